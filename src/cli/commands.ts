@@ -1,0 +1,5 @@
+import type { Command } from "./command.ts";
+import { serveCommand } from "./serve.ts";
+
+/** Every subcommand of the binary, in the order `cmfd --help` lists them. */
+export const COMMANDS: Command[] = [serveCommand];

@@ -1,0 +1,170 @@
+import { Elysia, type AnyElysia } from "elysia";
+import { openapi } from "@elysiajs/openapi";
+import type { Store } from "../storage/store.ts";
+import type { Limits } from "../limits.ts";
+import type { Logger } from "../log.ts";
+import { redactUrl } from "../log.ts";
+import type { CustomerSchema } from "../domain/customer-fields.ts";
+import type { Authenticator, Principal } from "./auth-hook.ts";
+import { ApiError, INVALID_JSON, errorResponse, toApiError } from "./errors.ts";
+import { PREFIX } from "./envelopes.ts";
+import { validationError } from "./validation.ts";
+import { methodsAllowed } from "./route-table.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { customerRoutes } from "./routes/customers.ts";
+import { segmentRoutes } from "./routes/segments.ts";
+import { segmentGroupRoutes } from "./routes/segment-groups.ts";
+import { segmentsOfCustomersRoutes } from "./routes/segments-of-customers.ts";
+import { activityRoutes } from "./routes/activities.ts";
+import { deletionRoutes } from "./routes/deletions.ts";
+import { VERSION } from "../version.ts";
+
+export interface AppDeps {
+  store: Store;
+  limits: Limits;
+  customerSchema: CustomerSchema;
+  auth: Authenticator;
+  log: Logger;
+  /** Current time in ms (injectable for tests). */
+  clock?: () => number;
+}
+
+/** Per-request facts, kept outside Elysia's context so every hook (including onError) can reach them. */
+export interface RequestState {
+  id: string;
+  start: number;
+  principal?: Principal;
+}
+
+const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+let requestCounter = 0;
+const instance = Math.random().toString(36).slice(2, 8);
+
+/** Context shared by every route module. */
+export interface RouteContext extends AppDeps {
+  clock: () => number;
+  /** Current unix seconds. */
+  nowSeconds(): number;
+}
+
+export function createApp(deps: AppDeps): AnyElysia {
+  const clock = deps.clock ?? Date.now;
+  const ctx: RouteContext = { ...deps, clock, nowSeconds: () => Math.floor(clock() / 1000) };
+  const states = new WeakMap<Request, RequestState>();
+  const { log, limits } = deps;
+
+  const app: AnyElysia = new Elysia({ normalize: false, serve: { reusePort: false, maxRequestBodySize: limits.maxBodyBytes * 4 } })
+      .onRequest(async ({ request, server, set }) => {
+        const state: RequestState = { id: `${instance}-${(++requestCounter).toString(36)}`, start: performance.now() };
+        states.set(request, state);
+        set.headers["x-request-id"] = state.id;
+        const length = Number(request.headers.get("content-length") ?? 0);
+        const path = pathOf(request.url);
+        if (!path.startsWith(PREFIX + "/") && path !== PREFIX) {
+          if (length > limits.maxBodyBytes) return tooLarge(limits, state.id);
+          return;
+        }
+        try {
+          state.principal = await deps.auth.authenticate(request, server?.requestIP(request)?.address);
+        } catch (e) {
+          const err = toApiError(e);
+          if (!err) throw e;
+          return errorResponse(err, { "x-request-id": state.id });
+        }
+        if (length > limits.maxBodyBytes) return tooLarge(limits, state.id);
+        if (state.principal.readOnly && WRITE_METHODS.has(request.method)) {
+          return errorResponse(new ApiError(403, "This API key is read-only"), { "x-request-id": state.id });
+        }
+      })
+      // Bodies are JSON whatever their Content-Type says (as upstream: curl -d sends a form type).
+      .onParse(async ({ request }) => {
+        const bytes = await request.arrayBuffer();
+        if (bytes.byteLength > limits.maxBodyBytes) throw new ApiError(413, bodyTooLargeMessage(limits));
+        const text = new TextDecoder().decode(bytes);
+        if (text.trim() === "") throw new ApiError(400, INVALID_JSON);
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw new ApiError(400, INVALID_JSON);
+        }
+        if (body === null || typeof body !== "object" || Array.isArray(body)) {
+          throw new ApiError(400, "Request body must be a JSON object");
+        }
+        return body;
+      })
+      .onError(({ code, error, request }) => {
+        const state = states.get(request);
+        const headers: Record<string, string> = state ? { "x-request-id": state.id } : {};
+        if (code === "VALIDATION") {
+          const all = (error as unknown as { all: never[]; type: string }).all;
+          return errorResponse(validationError((error as unknown as { type: string }).type, all), headers);
+        }
+        if (code === "NOT_FOUND") {
+          const allowed = methodsAllowed(pathOf(request.url));
+          if (allowed.length && !allowed.includes(request.method)) {
+            return errorResponse(new ApiError(405, `Method ${request.method} is not allowed here`, undefined, { allow: allowed.join(", ") }), headers);
+          }
+          return errorResponse(new ApiError(404, `No route for ${request.method} ${pathOf(request.url)}`), headers);
+        }
+        if (code === "PARSE") return errorResponse(new ApiError(400, INVALID_JSON), headers);
+        const known = toApiError(error);
+        if (known) return errorResponse(known, headers);
+        log.error("unhandled error", {
+          requestId: state?.id,
+          method: request.method,
+          path: redactUrl(request.url),
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+        return errorResponse(new ApiError(500, `Internal error (request id ${state?.id ?? "unknown"})`), headers);
+      })
+      .onAfterResponse(({ request, set, route, responseValue }) => {
+        const state = states.get(request);
+        if (!state) return;
+        const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
+        log.info("request", {
+          requestId: state.id,
+          method: request.method,
+          route: route || pathOf(request.url),
+          status,
+          ms: Math.round((performance.now() - state.start) * 100) / 100,
+          user: state.principal?.userName,
+          key: state.principal?.keyPrefix,
+        });
+      })
+      .use(
+        openapi({
+          path: "/docs",
+          documentation: {
+            info: { title: "cmfd — Pimcore CMF webservice", version: VERSION },
+            components: {
+              securitySchemes: {
+                apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+                apiKeyQuery: { type: "apiKey", in: "query", name: "apikey" },
+              },
+            },
+            security: [{ apiKey: [] }, { apiKeyQuery: [] }],
+          },
+        }),
+      );
+  // Routes come after the hooks above so that those hooks apply to them.
+  return app
+      .use(healthRoutes(ctx))
+      .use(customerRoutes(ctx))
+      .use(segmentGroupRoutes(ctx))
+      .use(segmentRoutes(ctx))
+      .use(segmentsOfCustomersRoutes(ctx))
+      .use(activityRoutes(ctx))
+      .use(deletionRoutes(ctx));
+}
+
+export type App = ReturnType<typeof createApp>;
+
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const q = url.indexOf("?", start);
+  return q === -1 ? url.slice(start) : url.slice(start, q);
+}
+
+const bodyTooLargeMessage = (limits: Limits) => `Request body is larger than ${limits.maxBodyBytes} bytes`;
+const tooLarge = (limits: Limits, id: string) => errorResponse(new ApiError(413, bodyTooLargeMessage(limits)), { "x-request-id": id });

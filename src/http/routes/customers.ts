@@ -1,0 +1,140 @@
+import { Elysia, t } from "elysia";
+import type { RouteContext } from "../app.ts";
+import { PREFIX, appendMembers, json, listEnvelope, noContent, singleEnvelope, withLinks } from "../envelopes.ts";
+import { canonicaliser, idParams, idList, paging, pagingQuery, sinceParam } from "../validation.ts";
+import { errorResponses, listOf, singleOf } from "./schemas.ts";
+import { READ_ONLY_KEYS, type CustomerSchema } from "../../domain/customer-fields.ts";
+import { invalid } from "../../storage/errors.ts";
+import type { ReadTxn } from "../../storage/store.ts";
+import {
+  createCustomer,
+  customerNotFound,
+  deleteCustomer,
+  getCustomerJson,
+  queryCustomerIds,
+  updateCustomer,
+  type CustomerPatch,
+} from "../../storage/customers.ts";
+import { embeddedActivitiesJson } from "../../storage/activities.ts";
+
+/** Normalises a schema-checked body into storage input, collecting every problem. */
+export function customerInput(schema: CustomerSchema, body: Record<string, unknown>, mode: "create" | "update"): CustomerPatch {
+  const fields: Record<string, unknown> = {};
+  const problems: string[] = [];
+  let segments: number[] | null | undefined;
+  for (const [name, value] of Object.entries(body)) {
+    if (name === "segments") {
+      segments = value as number[] | null;
+      continue;
+    }
+    try {
+      fields[name] = schema.normalise(schema.byName(name)!, value);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  if (mode === "create") {
+    for (const def of schema.fields) {
+      const present = fields[def.name] !== undefined && fields[def.name] !== null;
+      if (!present && def.default !== undefined) fields[def.name] = def.default;
+      else if (!present && def.required) problems.push(`${def.name}: required`);
+    }
+  }
+  if (problems.length) {
+    throw invalid(problems.length === 1 ? `Invalid body: ${problems[0]}` : `Invalid body: ${problems.length} problems`, problems);
+  }
+  return { fields, segments: mode === "create" ? (segments ?? []) : segments, fieldOrder: schema.fieldOrder };
+}
+
+const truthy = (v: string | undefined) => v !== undefined && /^(true|1)$/i.test(v);
+
+export function customerRoutes(ctx: RouteContext) {
+  const { store, customerSchema: schema, limits } = ctx;
+  const Item = schema.item;
+  const includeActivities = t.Optional(t.String({ description: "true or 1: embed each customer's activities" }));
+
+  /** Stored customer bytes plus activities (if asked) and links. */
+  const render = (id: number, itemJson: string, withActivities: boolean, txn?: ReadTxn) => {
+    const base = withActivities
+      ? appendMembers(itemJson, `"activities":[${embeddedActivitiesJson(store, id, txn).join(",")}]`)
+      : itemJson;
+    return withLinks(base, "customers", id);
+  };
+
+  const readOne = (id: number, withActivities: boolean, timestamp: number) =>
+    store.read((txn) => {
+      const item = getCustomerJson(store, id, txn);
+      if (item === undefined) throw customerNotFound(id);
+      return singleEnvelope(timestamp, render(id, item, withActivities, txn));
+    });
+
+  const create = async ({ body, query }: { body: Record<string, unknown>; query: { includeActivities?: string } }) => {
+    const timestamp = ctx.nowSeconds();
+    const { fields, segments } = customerInput(schema, body, "create");
+    const c = await createCustomer(store, { fields, segments: segments ?? [], fieldOrder: schema.fieldOrder }, timestamp);
+    return json(readOne(c.id, truthy(query.includeActivities), timestamp), 201);
+  };
+
+  const update = async ({ body, params, query }: { body: Record<string, unknown>; params: { id: string }; query: { includeActivities?: string } }) => {
+    const timestamp = ctx.nowSeconds();
+    const id = Number(params.id);
+    const c = await updateCustomer(store, id, customerInput(schema, body, "update"), timestamp);
+    return json(readOne(c.id, truthy(query.includeActivities), timestamp));
+  };
+
+  const bodyHooks = {
+    transform: canonicaliser([...schema.fields.map((f) => f.name), "segments"], READ_ONLY_KEYS),
+    body: schema.body,
+    query: t.Object({ includeActivities }),
+  };
+  const tags = ["customers"];
+
+  return new Elysia({ prefix: `${PREFIX}/customers` })
+    .get(
+      "",
+      ({ query, request }) => {
+        const p = paging(query, limits);
+        const segments = idList(new URL(request.url), "segments", limits);
+        const since = query.modificationTimestamp === undefined ? undefined : Number(query.modificationTimestamp);
+        const withActivities = truthy(query.includeActivities);
+        const timestamp = ctx.nowSeconds();
+        return json(
+          store.read((txn) => {
+            const { total, ids } = queryCustomerIds(store, { segments, modifiedSince: since }, { offset: p.offset, limit: p.pageSize }, txn);
+            const items = ids.map((id) => render(id, getCustomerJson(store, id, txn)!, withActivities, txn));
+            return listEnvelope({ ...p, total, timestamp, items });
+          }),
+        );
+      },
+      {
+        query: t.Object({
+          ...pagingQuery,
+          segments: t.Optional(t.Union([t.String(), t.Array(t.String())], { description: "segment ids; a customer must have all of them. 5,6 or repeated or segments[]=" })),
+          "segments[]": t.Optional(t.Union([t.String(), t.Array(t.String())])),
+          modificationTimestamp: sinceParam("modificationTimestamp"),
+          includeActivities,
+        }),
+        response: { 200: listOf(Item), ...errorResponses },
+        detail: { summary: "List customers", tags },
+      },
+    )
+    .get("/:id", ({ params, query }) => json(readOne(Number(params.id), truthy(query.includeActivities), ctx.nowSeconds())), {
+      params: idParams,
+      query: t.Object({ includeActivities }),
+      response: { 200: singleOf(Item), ...errorResponses },
+      detail: { summary: "Read a customer", tags },
+    })
+    .post("", create as never, { ...bodyHooks, response: { 201: singleOf(Item), ...errorResponses }, detail: { summary: "Create a customer", tags } })
+    .put("", create as never, { ...bodyHooks, response: { 201: singleOf(Item), ...errorResponses }, detail: { summary: "Create a customer", tags } })
+    .patch("/:id", update as never, { ...bodyHooks, params: idParams, response: { 200: singleOf(Item), ...errorResponses }, detail: { summary: "Update a customer (partial)", tags } })
+    .post("/:id", update as never, { ...bodyHooks, params: idParams, response: { 200: singleOf(Item), ...errorResponses }, detail: { summary: "Update a customer (partial)", tags } })
+    .put("/:id", update as never, { ...bodyHooks, params: idParams, response: { 200: singleOf(Item), ...errorResponses }, detail: { summary: "Update a customer (partial)", tags } })
+    .delete(
+      "/:id",
+      async ({ params }) => {
+        await deleteCustomer(store, Number(params.id), ctx.nowSeconds());
+        return noContent();
+      },
+      { params: idParams, response: { 204: t.Void(), ...errorResponses }, detail: { summary: "Delete a customer, its activities and memberships", tags } },
+    );
+}

@@ -1,0 +1,41 @@
+import { t } from "elysia";
+import type { RouteContext } from "../app.ts";
+import { flatResourceRoutes } from "./flat-resource.ts";
+import { createSegment, deleteSegment, getSegmentJson, listSegmentIds, segmentNotFound, updateSegment, type SegmentFields } from "../../storage/segments.ts";
+
+const nullable = <T extends import("elysia").TSchema>(s: T, expected: string) => t.Optional(t.Union([s, t.Null()], { expected }));
+
+export const segmentRoutes = (ctx: RouteContext) =>
+  flatResourceRoutes<SegmentFields>(ctx, {
+    resource: "segments",
+    tag: "segments",
+    itemProps: {
+      id: t.Integer(),
+      name: t.String(),
+      group: t.Integer(),
+      reference: t.Optional(t.String()),
+      calculated: t.Boolean(),
+      useAsTargetGroup: t.Optional(t.Boolean()),
+      targetGroup: t.Optional(t.String()),
+      modificationDate: t.Integer(),
+      creationDate: t.Integer(),
+    },
+    bodyProps: {
+      name: nullable(t.String({ maxLength: 255 }), "a string of at most 255 characters"),
+      group: nullable(t.Integer({ minimum: 1 }), "a segment group id (positive integer)"),
+      reference: nullable(t.String({ maxLength: 255 }), "a string of at most 255 characters, or null"),
+      calculated: nullable(t.Boolean(), "true or false"),
+      useAsTargetGroup: nullable(t.Boolean(), "true, false or null"),
+      targetGroup: nullable(t.String({ maxLength: 255 }), "a string of at most 255 characters, or null"),
+    },
+    ignoredKeys: ["subFolder"],
+    listQuery: {
+      group: t.Optional(t.String({ pattern: "^[1-9][0-9]{0,14}$", expected: "a segment group id", description: "only segments of this group (extension)" })),
+    },
+    getJson: (id, txn) => getSegmentJson(ctx.store, id, txn),
+    notFound: segmentNotFound,
+    list: (q, page, txn) => listSegmentIds(ctx.store, { group: q.group === undefined ? undefined : Number(q.group) }, page, txn),
+    create: (f, now) => createSegment(ctx.store, f, now),
+    update: (id, f, now) => updateSegment(ctx.store, id, f, now),
+    remove: (id, now) => deleteSegment(ctx.store, id, now),
+  });

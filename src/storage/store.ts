@@ -1,0 +1,183 @@
+import { open, type Database, type RootDatabase, type Key, type Transaction } from "lmdb";
+import { mkdirSync } from "node:fs";
+import { StoreError } from "./errors.ts";
+
+/** Bumped whenever the on-disk layout changes incompatibly. */
+export const SCHEMA_VERSION = 1;
+
+/** Entity types that get ids from a counter and appear in the deletions log. */
+export type EntityType = "customers" | "activities" | "segments" | "segment-groups";
+export const ENTITY_TYPES: readonly EntityType[] = ["customers", "activities", "segments", "segment-groups"];
+
+export interface StoreOptions {
+  /** Data directory holding data.mdb and lock.mdb. */
+  path: string;
+  /**
+   * "sync" (default): a resolved write is on disk. "nosync": a resolved write is committed and
+   * survives a process crash, but the last writes may be lost on power failure. Tests use "nosync".
+   */
+  durability?: "sync" | "nosync";
+  readOnly?: boolean;
+  /** Upper bound of the memory map in bytes (lmdb grows it as needed up to this). */
+  mapSize?: number;
+}
+
+/**
+ * The named databases. Key layouts (all keys ordered-binary; arrays compare element by element):
+ *
+ *   meta            "schemaVersion" -> n;  ["nextId", entityType] -> last id handed out
+ *   counts          see counts.ts
+ *   customers       id -> item JSON (no _links)
+ *   customerSegs    [segmentId, customerId] -> null        membership, counted per segment
+ *   customerMod     [modificationDate, customerId] -> null
+ *   segments        id -> item JSON (no _links)
+ *   segmentsByGroup [groupId, segmentId] -> null
+ *   segmentRefs     [groupId, reference] -> segmentId
+ *   groups          id -> item JSON (no _links)
+ *   groupRefs       [calculated 0|1, reference] -> groupId
+ *   activities      id -> item JSON (no _links)
+ *   activityDate    [activityDate, id] -> null               counted
+ *   activityType    [type, activityDate, id] -> null         counted per type
+ *   activityCust    [customerId, activityDate, id] -> null   counted per customer
+ *   activityMod     [modificationDate, id] -> null
+ *   deletions       [entityType, deletedAt, id] -> { type }  append-only, counted per entity type
+ *   users, apiKeys, sessions: see auth storage
+ */
+export interface Dbs {
+  meta: Database;
+  counts: Database<number, Key>;
+  customers: Database<string, number>;
+  customerSegs: Database<null, Key>;
+  customerMod: Database<null, Key>;
+  segments: Database<string, number>;
+  segmentsByGroup: Database<null, Key>;
+  segmentRefs: Database<number, Key>;
+  groups: Database<string, number>;
+  groupRefs: Database<number, Key>;
+  activities: Database<string, number>;
+  activityDate: Database<null, Key>;
+  activityType: Database<null, Key>;
+  activityCust: Database<null, Key>;
+  activityMod: Database<null, Key>;
+  deletions: Database<{ type: string }, Key>;
+  users: Database;
+  userNames: Database<number, string>;
+  apiKeys: Database;
+  sessions: Database;
+}
+
+export interface Store {
+  readonly path: string;
+  readonly env: RootDatabase;
+  readonly dbs: Dbs;
+  /**
+   * Runs `fn` as one atomic write: everything it writes commits together, or (if it throws) nothing
+   * does. Never await inside `fn`. Writes issued in the same event-loop turn share one commit.
+   */
+  write<T>(fn: () => T): Promise<T>;
+  /** Same as write, but blocks until committed (for CLI commands and bulk loaders). */
+  writeSync<T>(fn: () => T): T;
+  /** Runs `fn` with a read snapshot; every read that passes `txn` sees the same state. */
+  read<T>(fn: (txn: ReadTxn) => T): T;
+  /** Allocates the next id for an entity type. Call only inside write/writeSync. */
+  nextId(entity: EntityType | "users" | "apiKeys"): number;
+  /** Moves an id counter forward so that later ids are above `id` (imports keep their ids). */
+  reserveId(entity: EntityType | "users" | "apiKeys", id: number): void;
+  close(): Promise<void>;
+}
+
+/** Read options carrying a snapshot; pass to get/getRange. */
+export interface ReadTxn {
+  transaction: Transaction;
+}
+
+const MAX_DBS = 32;
+
+export function openStore(options: StoreOptions): Store {
+  if (!options.readOnly) mkdirSync(options.path, { recursive: true });
+  const env = open({
+    path: options.path,
+    maxDbs: MAX_DBS,
+    readOnly: options.readOnly ?? false,
+    noSync: options.durability === "nosync",
+    mapSize: options.mapSize,
+  } as never) as RootDatabase;
+  const named = (name: string, encoding?: "string" | "msgpack") =>
+    env.openDB({ name, encoding: encoding ?? "msgpack", cache: false } as never) as Database<any, any>;
+  const dbs: Dbs = {
+    meta: named("meta"),
+    counts: named("counts"),
+    customers: named("customers", "string"),
+    customerSegs: named("customerSegs"),
+    customerMod: named("customerMod"),
+    segments: named("segments", "string"),
+    segmentsByGroup: named("segmentsByGroup"),
+    segmentRefs: named("segmentRefs"),
+    groups: named("groups", "string"),
+    groupRefs: named("groupRefs"),
+    activities: named("activities", "string"),
+    activityDate: named("activityDate"),
+    activityType: named("activityType"),
+    activityCust: named("activityCust"),
+    activityMod: named("activityMod"),
+    deletions: named("deletions"),
+    users: named("users"),
+    userNames: named("userNames"),
+    apiKeys: named("apiKeys"),
+    sessions: named("sessions"),
+  };
+
+  if (!options.readOnly) checkSchemaVersion(env, dbs.meta);
+
+  const store: Store = {
+    path: options.path,
+    env,
+    dbs,
+    write: (fn) => env.transaction(() => env.childTransaction(fn)).catch(rethrowFull) as Promise<any>,
+    writeSync: (fn) => {
+      try {
+        return env.transactionSync(fn);
+      } catch (e) {
+        return rethrowFull(e);
+      }
+    },
+    read(fn) {
+      const transaction = env.useReadTransaction();
+      try {
+        return fn({ transaction });
+      } finally {
+        transaction.done();
+      }
+    },
+    nextId(entity) {
+      const key = ["nextId", entity];
+      const id = ((dbs.meta.get(key) as number | undefined) ?? 0) + 1;
+      dbs.meta.put(key, id);
+      return id;
+    },
+    reserveId(entity, id) {
+      const key = ["nextId", entity];
+      if (((dbs.meta.get(key) as number | undefined) ?? 0) < id) dbs.meta.put(key, id);
+    },
+    close: () => env.close(),
+  };
+  return store;
+}
+
+function checkSchemaVersion(env: RootDatabase, meta: Database): void {
+  const found = meta.get("schemaVersion") as number | undefined;
+  if (found === undefined) {
+    env.transactionSync(() => meta.put("schemaVersion", SCHEMA_VERSION));
+  } else if (found !== SCHEMA_VERSION) {
+    throw new Error(`data directory has schema version ${found}; this build reads version ${SCHEMA_VERSION}`);
+  }
+}
+
+/** Map "no space" failures from LMDB or the file system to a store error the API can render. */
+function rethrowFull(e: unknown): never {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/MDB_MAP_FULL|ENOSPC|No space left/i.test(msg)) {
+    throw new StoreError("full", "the data store is full; free disk space or raise the map size");
+  }
+  throw e;
+}
