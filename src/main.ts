@@ -1,4 +1,6 @@
 #!/usr/bin/env bun
+// First: checks the temp dir for the native addons before anything loads lmdb.
+import { runtimeReport } from "./native-check.ts";
 import { COMMANDS } from "./cli/commands.ts";
 import { ConfigError } from "./config.ts";
 import { VERSION } from "./version.ts";
@@ -22,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (name === "--version" || name === "version") {
     console.log(VERSION);
+    if (rest.includes("--verbose")) console.log(runtimeReport());
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);

@@ -1,5 +1,6 @@
 import type { Command } from "./command.ts";
 import { serveCommand } from "./serve.ts";
+import { healthcheckCommand } from "./healthcheck.ts";
 
 /** Every subcommand of the binary, in the order `cmfd --help` lists them. */
-export const COMMANDS: Command[] = [serveCommand];
+export const COMMANDS: Command[] = [serveCommand, healthcheckCommand];
