@@ -37,9 +37,9 @@ export interface StoreOptions {
  *   groupRefs       [calculated 0|1, reference] -> groupId
  *   activities      id -> item JSON (no _links)
  *   activityDate    [activityDate, id] -> null               counted
- *   activityType    [type, activityDate, id] -> null         counted per type
- *   activityCust    [customerId, activityDate, id] -> null   counted per customer
- *   activityMod     [modificationDate, id] -> null
+ *   activityType    [type, activityDate, id] -> modificationDate       counted per type
+ *   activityCust    [customerId, activityDate, id] -> modificationDate counted per customer
+ *   activityMod     [modificationDate, id] -> activityDate
  *   deletions       [entityType, deletedAt, id] -> { type }  append-only, counted per entity type
  *   users, apiKeys, sessions: see auth storage
  */
@@ -56,9 +56,9 @@ export interface Dbs {
   groupRefs: Database<number, Key>;
   activities: Database<string, number>;
   activityDate: Database<null, Key>;
-  activityType: Database<null, Key>;
-  activityCust: Database<null, Key>;
-  activityMod: Database<null, Key>;
+  activityType: Database<number, Key>;
+  activityCust: Database<number, Key>;
+  activityMod: Database<number, Key>;
   deletions: Database<{ type: string }, Key>;
   users: Database;
   userNames: Database<number, string>;
