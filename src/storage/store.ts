@@ -159,7 +159,12 @@ export function openStore(options: StoreOptions): Store {
       const key = ["nextId", entity];
       if (((dbs.meta.get(key) as number | undefined) ?? 0) < id) dbs.meta.put(key, id);
     },
-    close: () => env.close(),
+    // lmdb-js under Bun: close() in the same tick as a transactionSync that wrote never returns
+    // (e.g. a failed start right after checkSchemaVersion on a fresh dir); let the writes flush first.
+    close: async () => {
+      await env.flushed;
+      await env.close();
+    },
   };
   return store;
 }
