@@ -62,7 +62,7 @@ function checkBeforeLoading(): void {
   const source = from === "default" ? "the default, as BUN_TMPDIR and TMPDIR are unset" : `from ${from}`;
   console.error(
     `cmfd: cannot start: the temp directory ${dir} (${source}) ${problem}. ` +
-      "The binary writes its native database addon there and loads it at every start: " +
+      "The binary writes its native addons (lmdb, msgpackr-extract) there and loads them at every start: " +
       "set BUN_TMPDIR to an existing, writable directory on a filesystem not mounted noexec.",
   );
   process.exit(1);
