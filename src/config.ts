@@ -16,6 +16,7 @@ export interface ServeConfig {
   limits: Limits;
   /** API key to give the first user on a brand-new data dir (provisioning). */
   bootstrapApiKey?: string;
+  auth: { sessionTtlSeconds: number; maxFailuresPerMinute: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -37,6 +38,8 @@ export const SERVE_SETTINGS = {
   "max-ids": { env: "CMFD_MAX_IDS", default: String(DEFAULT_LIMITS.maxIdsPerRequest), help: "most ids in one filter or segments-of-customers call" },
   "max-attribute-depth": { env: "CMFD_MAX_ATTRIBUTE_DEPTH", default: String(DEFAULT_LIMITS.maxAttributeDepth), help: "deepest nesting of activity attributes" },
   "max-attribute-bytes": { env: "CMFD_MAX_ATTRIBUTE_BYTES", default: String(DEFAULT_LIMITS.maxAttributeBytes), help: "largest activity attributes, JSON bytes" },
+  "session-ttl": { env: "CMFD_SESSION_TTL", default: "43200", help: "lifetime of a /login session in seconds" },
+  "auth-failures-per-minute": { env: "CMFD_AUTH_FAILURES_PER_MINUTE", default: "20", help: "failed authentications per client address per minute before 429 (0: no limit)" },
 } as const;
 
 export type SettingName = keyof typeof SERVE_SETTINGS;
@@ -92,5 +95,9 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: Env = pr
     logLevel: logLevel as Level,
     limits,
     bootstrapApiKey: env.CMFD_BOOTSTRAP_API_KEY || undefined,
+    auth: {
+      sessionTtlSeconds: intSetting("session-ttl", flags, env, 60, 366 * 86_400),
+      maxFailuresPerMinute: intSetting("auth-failures-per-minute", flags, env, 0, 1_000_000),
+    },
   };
 }

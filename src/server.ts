@@ -24,7 +24,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     store = openStore({ path: config.dataDir, durability: config.durability });
     const customerSchema = buildCustomerSchema(loadFieldConfig(config.fieldsFile.path, config.fieldsFile.mustExist));
     checkStoredCustomers(store, customerSchema);
-    const auth: Authenticator = await createAuthenticator({ store, log, bootstrapApiKey: config.bootstrapApiKey });
+    const auth: Authenticator = await createAuthenticator({ store, log, bootstrapApiKey: config.bootstrapApiKey, ...config.auth });
     const app = createApp({ store, limits: config.limits, customerSchema, auth, log });
     try {
       app.listen({ hostname: config.host, port: config.port });

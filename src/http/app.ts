@@ -11,6 +11,7 @@ import { PREFIX } from "./envelopes.ts";
 import { validationError } from "./validation.ts";
 import { methodsAllowed } from "./route-table.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { authRoutes } from "./routes/auth.ts";
 import { customerRoutes } from "./routes/customers.ts";
 import { segmentRoutes } from "./routes/segments.ts";
 import { segmentGroupRoutes } from "./routes/segment-groups.ts";
@@ -78,6 +79,8 @@ export function createApp(deps: AppDeps): AnyElysia {
       })
       // Bodies are JSON whatever their Content-Type says (as upstream: curl -d sends a form type).
       .onParse(async ({ request }) => {
+        if (!pathOf(request.url).startsWith(PREFIX)) return; // /login takes forms too: its own parser
+        if (request.method === "DELETE") return {}; // no DELETE takes a body; Elysia parses one anyway
         const bytes = await request.arrayBuffer();
         if (bytes.byteLength > limits.maxBodyBytes) throw new ApiError(413, bodyTooLargeMessage(limits));
         const text = new TextDecoder().decode(bytes);
@@ -92,6 +95,10 @@ export function createApp(deps: AppDeps): AnyElysia {
           throw new ApiError(400, "Request body must be a JSON object");
         }
         return body;
+      })
+      // `apikey` is a credential (checked in onRequest), not a parameter of any route.
+      .onTransform(({ query }) => {
+        if (query && "apikey" in query) delete (query as Record<string, unknown>).apikey;
       })
       .onError(({ code, error, request }) => {
         const state = states.get(request);
@@ -150,6 +157,7 @@ export function createApp(deps: AppDeps): AnyElysia {
   // Routes come after the hooks above so that those hooks apply to them.
   return app
       .use(healthRoutes(ctx))
+      .use(authRoutes(ctx))
       .use(customerRoutes(ctx))
       .use(segmentGroupRoutes(ctx))
       .use(segmentRoutes(ctx))
