@@ -68,6 +68,8 @@ describe("serve", () => {
       const health = await call(first.url, "GET", "/healthz");
       expect(health.status).toBe(200);
       expect(health.json.status).toBe("ok");
+      // The key from CMFD_BOOTSTRAP_API_KEY is what lets the calls below in.
+      expect((await fetch(`${first.url}${PREFIX}/customers`)).status).toBe(401);
 
       const group = await call(first.url, "POST", "/segment-groups", { name: "Interests", reference: "interests" });
       expect(group.status).toBe(200);
