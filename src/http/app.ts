@@ -9,6 +9,7 @@ import type { Authenticator, Principal } from "./auth-hook.ts";
 import { ApiError, INVALID_JSON, errorResponse, toApiError } from "./errors.ts";
 import { PREFIX } from "./envelopes.ts";
 import { validationError } from "./validation.ts";
+import { nestedDeeperThan } from "./json-depth.ts";
 import { methodsAllowed } from "./route-table.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -94,6 +95,10 @@ export function createApp(deps: AppDeps): AnyElysia {
         if (body === null || typeof body !== "object" || Array.isArray(body)) {
           throw new ApiError(400, "Request body must be a JSON object");
         }
+        // The deepest legitimate body is an activity's attributes (one level below the body).
+        if (nestedDeeperThan(body, limits.maxAttributeDepth + 1)) {
+          throw new ApiError(400, `Request body is nested deeper than ${limits.maxAttributeDepth + 1} levels`);
+        }
         return body;
       })
       // `apikey` is a credential (checked in onRequest), not a parameter of any route.
@@ -114,7 +119,8 @@ export function createApp(deps: AppDeps): AnyElysia {
           }
           return errorResponse(new ApiError(404, `No route for ${request.method} ${pathOf(request.url)}`), headers);
         }
-        if (code === "PARSE") return errorResponse(new ApiError(400, INVALID_JSON), headers);
+        // Elysia wraps whatever onParse throws; keep our own message (413, not an object, too deep).
+        if (code === "PARSE") return errorResponse(toApiError((error as Error).cause) ?? new ApiError(400, INVALID_JSON), headers);
         const known = toApiError(error);
         if (known) return errorResponse(known, headers);
         log.error("unhandled error", {
