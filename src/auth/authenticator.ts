@@ -286,8 +286,10 @@ export function firstKeyBanner(key: string): string {
     "",
     `     ${key}`,
     "",
-    " Try it:    curl -H 'X-API-Key: <the key>' http://localhost:8080/__customermanagementframework/webservice/customers",
-    ` More keys: cmfd key create --user ${BOOTSTRAP_USER}      (same --data-dir; cmfd key --help)`,
+    " Try it (8080 is the default --port):",
+    `     curl -H 'X-API-Key: ${key}' http://localhost:8080/__customermanagementframework/webservice/customers`,
+    ` More keys: cmfd key create --user ${BOOTSTRAP_USER}   (same --data-dir; see cmfd key --help)`,
+    ` Browser:   cmfd user passwd ${BOOTSTRAP_USER} --password-stdin, then sign in at /login and use /docs`,
     line,
     "",
   ].join("\n");
