@@ -36,6 +36,8 @@ export interface RequestState {
   id: string;
   start: number;
   principal?: Principal;
+  /** Status of an error response (set by onError; routed responses carry their own). */
+  status?: number;
 }
 
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -60,23 +62,14 @@ export function createApp(deps: AppDeps): AnyElysia {
         const state: RequestState = { id: `${instance}-${(++requestCounter).toString(36)}`, start: performance.now() };
         states.set(request, state);
         set.headers["x-request-id"] = state.id;
+        // Failures are thrown, not returned, so that onError renders them and the access log sees them.
         const length = Number(request.headers.get("content-length") ?? 0);
         const path = pathOf(request.url);
-        if (!path.startsWith(PREFIX + "/") && path !== PREFIX) {
-          if (length > limits.maxBodyBytes) return tooLarge(limits, state.id);
-          return;
-        }
-        try {
+        if (path.startsWith(PREFIX + "/") || path === PREFIX) {
           state.principal = await deps.auth.authenticate(request, server?.requestIP(request)?.address);
-        } catch (e) {
-          const err = toApiError(e);
-          if (!err) throw e;
-          return errorResponse(err, { "x-request-id": state.id });
+          if (state.principal.readOnly && WRITE_METHODS.has(request.method)) throw new ApiError(403, "This API key is read-only");
         }
-        if (length > limits.maxBodyBytes) return tooLarge(limits, state.id);
-        if (state.principal.readOnly && WRITE_METHODS.has(request.method)) {
-          return errorResponse(new ApiError(403, "This API key is read-only"), { "x-request-id": state.id });
-        }
+        if (length > limits.maxBodyBytes) throw new ApiError(413, bodyTooLargeMessage(limits));
       })
       // Bodies are JSON whatever their Content-Type says (as upstream: curl -d sends a form type).
       .onParse(async ({ request }) => {
@@ -107,38 +100,42 @@ export function createApp(deps: AppDeps): AnyElysia {
       })
       .onError(({ code, error, request }) => {
         const state = states.get(request);
-        const headers: Record<string, string> = state ? { "x-request-id": state.id } : {};
+        const render = (e: ApiError) => {
+          if (state) state.status = e.status;
+          return errorResponse(e, state ? { "x-request-id": state.id } : {});
+        };
         if (code === "VALIDATION") {
-          const all = (error as unknown as { all: never[]; type: string }).all;
-          return errorResponse(validationError((error as unknown as { type: string }).type, all), headers);
+          const v = error as unknown as { all: never[]; type: string };
+          return render(validationError(v.type, v.all));
         }
         if (code === "NOT_FOUND") {
           const allowed = methodsAllowed(pathOf(request.url));
           if (allowed.length && !allowed.includes(request.method)) {
-            return errorResponse(new ApiError(405, `Method ${request.method} is not allowed here`, undefined, { allow: allowed.join(", ") }), headers);
+            return render(new ApiError(405, `Method ${request.method} is not allowed here`, undefined, { allow: allowed.join(", ") }));
           }
-          return errorResponse(new ApiError(404, `No route for ${request.method} ${pathOf(request.url)}`), headers);
+          return render(new ApiError(404, `No route for ${request.method} ${pathOf(request.url)}`));
         }
         // Elysia wraps whatever onParse throws; keep our own message (413, not an object, too deep).
-        if (code === "PARSE") return errorResponse(toApiError((error as Error).cause) ?? new ApiError(400, INVALID_JSON), headers);
+        if (code === "PARSE") return render(toApiError((error as Error).cause) ?? new ApiError(400, INVALID_JSON));
         const known = toApiError(error);
-        if (known) return errorResponse(known, headers);
+        if (known) return render(known);
         log.error("unhandled error", {
           requestId: state?.id,
           method: request.method,
           path: redactUrl(request.url),
           error: error instanceof Error ? (error.stack ?? error.message) : String(error),
         });
-        return errorResponse(new ApiError(500, `Internal error (request id ${state?.id ?? "unknown"})`), headers);
+        return render(new ApiError(500, `Internal error (request id ${state?.id ?? "unknown"})`));
       })
       .onAfterResponse(({ request, set, route, responseValue }) => {
         const state = states.get(request);
         if (!state) return;
-        const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
+        const status =
+          state.status ?? (responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200);
         log.info("request", {
           requestId: state.id,
           method: request.method,
-          route: route || pathOf(request.url),
+          route: route || "(no route)",
           status,
           ms: Math.round((performance.now() - state.start) * 100) / 100,
           user: state.principal?.userName,
@@ -181,4 +178,4 @@ function pathOf(url: string): string {
 }
 
 const bodyTooLargeMessage = (limits: Limits) => `Request body is larger than ${limits.maxBodyBytes} bytes`;
-const tooLarge = (limits: Limits, id: string) => errorResponse(new ApiError(413, bodyTooLargeMessage(limits)), { "x-request-id": id });
+

@@ -133,7 +133,16 @@ export function openStore(options: StoreOptions): Store {
     path: options.path,
     env,
     dbs,
-    write: (fn) => env.transaction(() => env.childTransaction(fn)).catch(rethrowFull) as Promise<any>,
+    // lmdb-js runs the callback synchronously in some modes (noSync) and returns its value (or
+    // throws) directly; `async` turns both paths into a promise. The child transaction is what rolls
+    // back a callback that throws without disturbing the other callbacks batched into the commit.
+    write: async (fn) => {
+      try {
+        return await env.transaction(() => env.childTransaction(fn));
+      } catch (e) {
+        return rethrowFull(e);
+      }
+    },
     writeSync: (fn) => {
       try {
         return env.transactionSync(fn);
