@@ -93,3 +93,21 @@ export function testApp(opts: TestAppOptions = {}): TestApp {
     },
   };
 }
+
+/** Every entry of every named DB, to prove that a refused request changed nothing. */
+export function dumpStore(store: Store): string {
+  return JSON.stringify(
+    Object.entries(store.dbs).map(([name, db]) => [name, [...db.getRange({})].map(({ key, value }) => [key, value])]),
+  );
+}
+
+/** Asserts the contract's error shape: JSON, success false, msg, errors (at least one). */
+export function expectErrorShape(r: TestResponse, status: number, text?: string | RegExp): void {
+  const { expect } = require("bun:test") as typeof import("bun:test");
+  expect({ status: r.status, type: r.headers.get("content-type") }).toEqual({ status, type: "application/json; charset=utf-8" });
+  expect(r.json).toMatchObject({ success: false });
+  expect(typeof r.json.msg).toBe("string");
+  expect(Array.isArray(r.json.errors) && r.json.errors.length > 0 && r.json.errors.every((e: unknown) => typeof e === "string")).toBe(true);
+  if (typeof text === "string") expect([r.json.msg, ...r.json.errors]).toContain(text);
+  else if (text) expect(`${r.json.msg} | ${r.json.errors.join(" | ")}`).toMatch(text);
+}
