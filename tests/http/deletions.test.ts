@@ -3,6 +3,7 @@ import { testApp, type TestApp, type TestResponse } from "../helpers.ts";
 import { PREFIX } from "../../src/http/envelopes.ts";
 import { appendDeletion } from "../../src/storage/deletions.ts";
 import type { EntityType } from "../../src/storage/store.ts";
+import { openStreamCount, streamSettings } from "../../src/http/routes/deletions.ts";
 
 const T0 = 1_700_000_000;
 
@@ -200,5 +201,53 @@ describe("unpaged results are streamed from one snapshot", () => {
     await reader.cancel();
     await t.store.write(() => appendDeletion(t.store, { id: 9_999, entityType: "activities", type: "x", creationDate: T0 }));
     expect((await t.api("GET", "/deletions?entityType=activities&page=1&pageSize=1")).json.total).toBe(3_001);
+  });
+
+  describe("reader slots: streams are bounded and released", () => {
+    const defaults = { ...streamSettings };
+    afterEach(() => Object.assign(streamSettings, defaults));
+    const open = (t: TestApp) => t.app.handle(new Request(`http://localhost${PREFIX}/deletions?entityType=activities`));
+
+    test("HEAD answers 200 without a body and leaves no stream open", async () => {
+      const t = await setup();
+      await fill(t, 3_000);
+      for (let i = 0; i < 50; i++) {
+        const r = await t.api("HEAD", "/deletions?entityType=activities");
+        expect(r.status).toBe(200);
+        expect(r.text).toBe("");
+      }
+      expect(openStreamCount()).toBe(0);
+      expect((await t.api("GET", "/deletions?entityType=activities")).json.data.length).toBe(3_000);
+    });
+
+    test("past the cap: 429 with the error shape; paged requests still work; a finished stream frees its place", async () => {
+      const t = await setup();
+      await fill(t, 3_000);
+      streamSettings.maxOpen = 2;
+      const a = await open(t);
+      const b = await open(t);
+      expect(openStreamCount()).toBe(2);
+      const refused = await t.api("GET", "/deletions?entityType=activities");
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get("retry-after")).toBe("1");
+      expect(refused.json).toMatchObject({ success: false, msg: expect.stringContaining("page and pageSize") });
+      expect((await t.api("GET", "/deletions?entityType=activities&page=1&pageSize=10")).json.data.length).toBe(10);
+      expect((await t.api("GET", "/deletions?entityType=customers")).status).toBe(200); // fits one chunk: no stream
+      expect(JSON.parse(await a.text()).data.length).toBe(3_000);
+      await b.body!.cancel();
+      expect(openStreamCount()).toBe(0);
+      expect((await t.api("GET", "/deletions?entityType=activities")).json.data.length).toBe(3_000);
+    });
+
+    test("a response nobody reads is ended after the idle time, releasing its snapshot", async () => {
+      const t = await setup();
+      await fill(t, 3_000);
+      streamSettings.idleMs = 50;
+      const res = await open(t);
+      expect(openStreamCount()).toBe(1);
+      await Bun.sleep(120);
+      expect(openStreamCount()).toBe(0);
+      await expect(res.text()).rejects.toThrow("not read for too long");
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { RouteContext } from "../app.ts";
 import { PREFIX, json } from "../envelopes.ts";
-import { JSON_TYPE, badRequest } from "../errors.ts";
+import { ApiError, JSON_TYPE, badRequest } from "../errors.ts";
 import { paging, pagingQuery, sinceParam } from "../validation.ts";
 import { errorResponses } from "./schemas.ts";
 import { ENTITY_TYPES, type EntityType } from "../../storage/store.ts";
@@ -9,6 +9,14 @@ import { countDeletions, listDeletions, openDeletionCursor, type DeletionEntry, 
 
 /** Entries per chunk when streaming; a result that fits in one chunk is sent as one string. */
 const CHUNK = 1000;
+/**
+ * A stream holds a read snapshot, i.e. one of LMDB's reader slots (126 by default; when they run
+ * out every read fails). So at most `maxOpen` streams are open at once (more: 429), and a stream
+ * that nobody reads for `idleMs` is ended.
+ */
+export const streamSettings = { maxOpen: 32, idleMs: 30_000 };
+let openStreams = 0;
+export const openStreamCount = () => openStreams;
 
 const Entry = t.Object({
   id: t.Integer(),
@@ -58,31 +66,54 @@ export function deletionRoutes(ctx: RouteContext) {
       cursor.close();
       return json(`{"data":[${first.map(entryJson).join(",")}${tail(timestamp)}`);
     }
+    if (openStreams >= streamSettings.maxOpen) {
+      cursor.close();
+      throw new ApiError(429, "Too many deletion lists are being streamed; retry shortly, or use page and pageSize", undefined, { "retry-after": "1" });
+    }
     const encoder = new TextEncoder();
     let pending: DeletionEntry[] | undefined = first;
     let written = 0;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    let released = false;
+    openStreams++;
+    const release = () => {
+      clearTimeout(idle);
+      cursor.close();
+      if (!released) openStreams--;
+      released = true;
+    };
+    const watch = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        release();
+        controller.error(new Error("deletions stream not read for too long"));
+      }, streamSettings.idleMs);
+      idle.unref?.();
+    };
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         controller.enqueue(encoder.encode(`{"data":[`));
+        watch(controller);
       },
       pull(controller) {
+        watch(controller);
         try {
           const batch = pending ?? cursor.next(CHUNK);
           pending = undefined;
           if (batch.length) controller.enqueue(encoder.encode((written ? "," : "") + batch.map(entryJson).join(",")));
           written += batch.length;
           if (batch.length < CHUNK) {
-            cursor.close();
+            release();
             controller.enqueue(encoder.encode(tail(timestamp)));
             controller.close();
           }
         } catch (e) {
-          cursor.close();
+          release();
           controller.error(e);
         }
       },
       cancel() {
-        cursor.close();
+        release();
       },
     });
     return new Response(body, { status: 200, headers: { "content-type": JSON_TYPE } });
