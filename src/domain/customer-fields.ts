@@ -1,3 +1,4 @@
+import { Type } from "@sinclair/typebox";
 import { t, type TSchema } from "elysia";
 import { readFileSync, existsSync } from "node:fs";
 import { COUNTRY_CODES } from "./countries.ts";
@@ -112,11 +113,11 @@ function inputSchema(def: FieldDef): TSchema {
     case "number":
       return nullable(t.Number());
     case "integer":
-      return nullable(t.Integer());
+      return nullable(Type.Integer());
     case "boolean":
       return nullable(t.Boolean());
     case "date":
-      return nullable(t.Union([t.Integer(), t.String({ maxLength: 64 })]));
+      return nullable(t.Union([Type.Integer(), t.String({ maxLength: 64 })]));
     case "oneOf":
       return nullable(t.Union(def.values!.map((v) => t.Literal(v))));
     case "stringList":
@@ -134,7 +135,7 @@ function outputSchema(def: FieldDef): TSchema {
       return t.Number();
     case "integer":
     case "date":
-      return t.Integer();
+      return Type.Integer();
     case "boolean":
       return t.Boolean();
     case "stringList":
@@ -153,20 +154,20 @@ export function buildCustomerSchema(extra: readonly FieldDef[] = []): CustomerSc
   const bodyProps: Record<string, TSchema> = {};
   for (const f of fields) bodyProps[f.name] = t.Optional(inputSchema(f));
   bodyProps.segments = t.Optional(
-    t.Union([t.Array(t.Integer({ minimum: 1 }), { maxItems: 1000 }), t.Null()], {
+    t.Union([t.Array(Type.Integer({ minimum: 1 }), { maxItems: 1000 }), t.Null()], {
       expected: "a list of segment ids (positive integers) or null",
       description: "Replaces the customer's segments (ids).",
     }),
   );
   const body = t.Object(bodyProps, { additionalProperties: false });
 
-  const itemProps: Record<string, TSchema> = { id: t.Integer() };
+  const itemProps: Record<string, TSchema> = { id: Type.Integer() };
   for (const f of fields) itemProps[f.name] = t.Optional(outputSchema(f));
   Object.assign(itemProps, {
     idEncoded: t.String(),
-    modificationDate: t.Integer(),
-    creationDate: t.Integer(),
-    segments: t.Array(t.Integer()),
+    modificationDate: Type.Integer(),
+    creationDate: Type.Integer(),
+    segments: t.Array(Type.Integer()),
     activities: t.Optional(t.Array(t.Object({}, { additionalProperties: true }))),
     _links: t.Array(t.Object({ rel: t.String(), href: t.String(), method: t.String() })),
   });

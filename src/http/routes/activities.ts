@@ -57,17 +57,17 @@ export const ActivityBody = t.Object(
 );
 
 export const ActivityItem = t.Object({
-  id: t.Integer(),
-  customerId: t.Integer(),
-  activityDate: t.Integer(),
+  id: Type.Integer(),
+  customerId: Type.Integer(),
+  activityDate: Type.Integer(),
   type: t.String(),
   implementationClass: t.String(),
   o_id: t.Null(),
   a_id: t.Union([t.String(), t.Null()]),
   attributes: t.Record(t.String(), t.Unknown()),
   md5: t.String(),
-  creationDate: t.Integer(),
-  modificationDate: t.Integer(),
+  creationDate: Type.Integer(),
+  modificationDate: Type.Integer(),
   _links: Links,
 });
 

@@ -1,3 +1,4 @@
+import { Type } from "@sinclair/typebox";
 import { Elysia, t } from "elysia";
 import type { RouteContext } from "../app.ts";
 import { PREFIX, json } from "../envelopes.ts";
@@ -19,20 +20,20 @@ let openStreams = 0;
 export const openStreamCount = () => openStreams;
 
 const Entry = t.Object({
-  id: t.Integer(),
+  id: Type.Integer(),
   entityType: t.Union(ENTITY_TYPES.map((e) => t.Literal(e))),
   type: t.String(),
-  creationDate: t.Integer({ description: "deletion time, unix seconds" }),
+  creationDate: Type.Integer({ description: "deletion time, unix seconds" }),
 });
 
 const DeletionsBody = t.Object({
   data: t.Array(Entry),
   success: t.Literal(true),
-  timestamp: t.Integer(),
-  page: t.Optional(t.Integer()),
-  totalPages: t.Optional(t.Integer()),
-  pageSize: t.Optional(t.Integer()),
-  total: t.Optional(t.Integer()),
+  timestamp: Type.Integer(),
+  page: t.Optional(Type.Integer()),
+  totalPages: t.Optional(Type.Integer()),
+  pageSize: t.Optional(Type.Integer()),
+  total: t.Optional(Type.Integer()),
 });
 
 const entryJson = (e: DeletionEntry) => JSON.stringify({ id: e.id, entityType: e.entityType, type: e.type, creationDate: e.creationDate });

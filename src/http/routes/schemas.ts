@@ -1,3 +1,4 @@
+import { Type } from "@sinclair/typebox";
 import { t, type TSchema } from "elysia";
 
 /** Response schemas shared by the route modules (used for OpenAPI and checked in tests). */
@@ -11,15 +12,15 @@ export const ErrorBody = t.Object({
 
 export const listOf = (item: TSchema) =>
   t.Object({
-    page: t.Integer(),
-    totalPages: t.Integer(),
-    pageSize: t.Integer(),
-    total: t.Integer(),
-    timestamp: t.Integer(),
+    page: Type.Integer(),
+    totalPages: Type.Integer(),
+    pageSize: Type.Integer(),
+    total: Type.Integer(),
+    timestamp: Type.Integer(),
     data: t.Array(item),
   });
 
-export const singleOf = (item: TSchema) => t.Object({ timestamp: t.Integer(), data: item });
+export const singleOf = (item: TSchema) => t.Object({ timestamp: Type.Integer(), data: item });
 
 export const flatOf = (props: Record<string, TSchema>) =>
   t.Object({ ...props, _links: Links, success: t.Literal(true) });

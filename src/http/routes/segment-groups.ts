@@ -1,3 +1,4 @@
+import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import type { RouteContext } from "../app.ts";
 import { flatResourceRoutes } from "./flat-resource.ts";
@@ -10,22 +11,22 @@ export const segmentGroupRoutes = (ctx: RouteContext) =>
     resource: "segment-groups",
     tag: "segment groups",
     itemProps: {
-      id: t.Integer(),
+      id: Type.Integer(),
       name: t.String(),
       reference: t.Optional(t.String()),
       calculated: t.Boolean(),
       showAsFilter: t.Optional(t.Boolean()),
-      filterSortOrder: t.Optional(t.Integer()),
+      filterSortOrder: t.Optional(Type.Integer()),
       exportNewsletterProvider: t.Optional(t.Boolean()),
-      modificationDate: t.Integer(),
-      creationDate: t.Integer(),
+      modificationDate: Type.Integer(),
+      creationDate: Type.Integer(),
     },
     bodyProps: {
       name: nullable(t.String({ maxLength: 255 }), "a string of at most 255 characters"),
       reference: nullable(t.String({ maxLength: 190 }), "a string of at most 190 characters, or null"),
       calculated: t.Optional(t.Boolean({ expected: "true or false" })),
       showAsFilter: nullable(t.Boolean(), "true, false or null"),
-      filterSortOrder: nullable(t.Integer({ minimum: -2147483648, maximum: 2147483647 }), "an integer or null"),
+      filterSortOrder: nullable(Type.Integer({ minimum: -2147483648, maximum: 2147483647 }), "an integer or null"),
       exportNewsletterProvider: nullable(t.Boolean(), "true, false or null"),
     },
     getJson: (id, txn) => getGroupJson(ctx.store, id, txn),

@@ -1,3 +1,4 @@
+import { Type } from "@sinclair/typebox";
 import { Elysia, t } from "elysia";
 import type { RouteContext } from "../app.ts";
 import { PREFIX, json } from "../envelopes.ts";
@@ -9,14 +10,14 @@ import { badRequest } from "../errors.ts";
 export function segmentsOfCustomersRoutes(ctx: RouteContext) {
   const ids = (what: string) =>
     t.Optional(
-      t.Union([t.Array(t.Integer({ minimum: 1 }), { maxItems: ctx.limits.maxIdsPerRequest }), t.Null()], {
+      t.Union([t.Array(Type.Integer({ minimum: 1 }), { maxItems: ctx.limits.maxIdsPerRequest }), t.Null()], {
         expected: `a list of at most ${ctx.limits.maxIdsPerRequest} segment ids`,
         description: what,
       }),
     );
   const body = t.Object(
     {
-      customerId: t.Optional(t.Union([t.Integer({ minimum: 1 }), t.Null()], { expected: "a customer id (positive integer)" })),
+      customerId: t.Optional(t.Union([Type.Integer({ minimum: 1 }), t.Null()], { expected: "a customer id (positive integer)" })),
       addSegments: ids("segments to add (first)"),
       removeSegments: ids("segments to remove (after the additions)"),
     },

@@ -1,3 +1,4 @@
+import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import type { RouteContext } from "../app.ts";
 import { flatResourceRoutes } from "./flat-resource.ts";
@@ -10,19 +11,19 @@ export const segmentRoutes = (ctx: RouteContext) =>
     resource: "segments",
     tag: "segments",
     itemProps: {
-      id: t.Integer(),
+      id: Type.Integer(),
       name: t.String(),
-      group: t.Integer(),
+      group: Type.Integer(),
       reference: t.Optional(t.String()),
       calculated: t.Boolean(),
       useAsTargetGroup: t.Optional(t.Boolean()),
       targetGroup: t.Optional(t.String()),
-      modificationDate: t.Integer(),
-      creationDate: t.Integer(),
+      modificationDate: Type.Integer(),
+      creationDate: Type.Integer(),
     },
     bodyProps: {
       name: nullable(t.String({ maxLength: 255 }), "a string of at most 255 characters"),
-      group: nullable(t.Integer({ minimum: 1 }), "a segment group id (positive integer)"),
+      group: nullable(Type.Integer({ minimum: 1 }), "a segment group id (positive integer)"),
       reference: nullable(t.String({ maxLength: 255 }), "a string of at most 255 characters, or null"),
       calculated: nullable(t.Boolean(), "true or false"),
       useAsTargetGroup: nullable(t.Boolean(), "true, false or null"),
