@@ -54,7 +54,7 @@ export interface ActivityPatch {
  * Index values: the type/customer indexes carry modificationDate and activityMod carries
  * activityDate, so combined filters are checked from index entries without reading records.
  */
-const activityIndexes = (store: Store): IndexSpec<Activity>[] => [
+export const activityIndexes = (store: Store): IndexSpec<Activity>[] => [
   { name: "activityDate", db: store.dbs.activityDate, keys: (a) => [[a.activityDate, a.id]], counted: ranges.activityDate },
   {
     name: "activityType",

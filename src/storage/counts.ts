@@ -32,7 +32,7 @@ export function fixedBlocks(name: string, groupLength: number, size: number): Co
 
 type Parts = readonly (string | number)[];
 
-function split(range: CountedRange, key: Key): { group: Parts; order: number } {
+export function split(range: CountedRange, key: Key): { group: Parts; order: number } {
   const parts = (Array.isArray(key) ? key : [key]) as Parts;
   return { group: parts.slice(0, range.groupLength), order: parts[range.groupLength] as number };
 }

@@ -19,7 +19,7 @@ export interface Customer {
   modificationDate: number;
 }
 
-const customerIndexes = (store: Store): IndexSpec<Customer>[] => [
+export const customerIndexes = (store: Store): IndexSpec<Customer>[] => [
   { name: "customerSegs", db: store.dbs.customerSegs, keys: (c) => c.segments.map((s) => [s, c.id]), counted: ranges.customerSegs },
   { name: "customerMod", db: store.dbs.customerMod, keys: (c) => [[c.modificationDate, c.id]] },
 ];

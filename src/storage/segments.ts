@@ -30,7 +30,7 @@ export interface Segment {
   creationDate: number;
 }
 
-const groupIndexes = (store: Store): IndexSpec<SegmentGroup>[] => [
+export const groupIndexes = (store: Store): IndexSpec<SegmentGroup>[] => [
   {
     name: "groupRefs",
     db: store.dbs.groupRefs,
@@ -39,7 +39,7 @@ const groupIndexes = (store: Store): IndexSpec<SegmentGroup>[] => [
   },
 ];
 
-const segmentIndexes = (store: Store): IndexSpec<Segment>[] => [
+export const segmentIndexes = (store: Store): IndexSpec<Segment>[] => [
   { name: "segmentsByGroup", db: store.dbs.segmentsByGroup, keys: (s) => [[s.group, s.id]] },
   {
     name: "segmentRefs",
