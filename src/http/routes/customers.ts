@@ -4,7 +4,7 @@ import { PREFIX, appendMembers, json, listEnvelope, noContent, singleEnvelope, w
 import { canonicaliser, idParams, idList, paging, pagingQuery, sinceParam } from "../validation.ts";
 import { errorResponses, listOf, singleOf } from "./schemas.ts";
 import { READ_ONLY_KEYS, type CustomerSchema } from "../../domain/customer-fields.ts";
-import { invalid } from "../../storage/errors.ts";
+import { customerInput } from "../../domain/customer-input.ts";
 import type { ReadTxn } from "../../storage/store.ts";
 import {
   createCustomer,
@@ -16,35 +16,6 @@ import {
   type CustomerPatch,
 } from "../../storage/customers.ts";
 import { embeddedActivitiesJson } from "../../storage/activities.ts";
-
-/** Normalises a schema-checked body into storage input, collecting every problem. */
-export function customerInput(schema: CustomerSchema, body: Record<string, unknown>, mode: "create" | "update"): CustomerPatch {
-  const fields: Record<string, unknown> = {};
-  const problems: string[] = [];
-  let segments: number[] | null | undefined;
-  for (const [name, value] of Object.entries(body)) {
-    if (name === "segments") {
-      segments = value as number[] | null;
-      continue;
-    }
-    try {
-      fields[name] = schema.normalise(schema.byName(name)!, value);
-    } catch (e) {
-      problems.push((e as Error).message);
-    }
-  }
-  if (mode === "create") {
-    for (const def of schema.fields) {
-      const present = fields[def.name] !== undefined && fields[def.name] !== null;
-      if (!present && def.default !== undefined) fields[def.name] = def.default;
-      else if (!present && def.required) problems.push(`${def.name}: required`);
-    }
-  }
-  if (problems.length) {
-    throw invalid(problems.length === 1 ? `Invalid body: ${problems[0]}` : `Invalid body: ${problems.length} problems`, problems);
-  }
-  return { fields, segments: mode === "create" ? (segments ?? []) : segments, fieldOrder: schema.fieldOrder };
-}
 
 const truthy = (v: string | undefined) => v !== undefined && /^(true|1)$/i.test(v);
 

@@ -2,9 +2,8 @@ import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import type { RouteContext } from "../app.ts";
 import { flatResourceRoutes } from "./flat-resource.ts";
+import { GROUP_BODY_PROPS } from "../../domain/segment-input.ts";
 import { createGroup, deleteGroup, getGroupJson, groupNotFound, listGroupIds, updateGroup, type GroupFields } from "../../storage/segments.ts";
-
-const nullable = <T extends import("elysia").TSchema>(s: T, expected: string) => t.Optional(t.Union([s, t.Null()], { expected }));
 
 export const segmentGroupRoutes = (ctx: RouteContext) =>
   flatResourceRoutes<GroupFields>(ctx, {
@@ -21,14 +20,7 @@ export const segmentGroupRoutes = (ctx: RouteContext) =>
       modificationDate: Type.Integer(),
       creationDate: Type.Integer(),
     },
-    bodyProps: {
-      name: nullable(t.String({ maxLength: 255 }), "a string of at most 255 characters"),
-      reference: nullable(t.String({ maxLength: 190 }), "a string of at most 190 characters, or null"),
-      calculated: t.Optional(t.Boolean({ expected: "true or false" })),
-      showAsFilter: nullable(t.Boolean(), "true, false or null"),
-      filterSortOrder: nullable(Type.Integer({ minimum: -2147483648, maximum: 2147483647 }), "an integer or null"),
-      exportNewsletterProvider: nullable(t.Boolean(), "true, false or null"),
-    },
+    bodyProps: GROUP_BODY_PROPS,
     getJson: (id, txn) => getGroupJson(ctx.store, id, txn),
     notFound: groupNotFound,
     list: (_q, page, txn) => listGroupIds(ctx.store, page, txn),

@@ -2,9 +2,8 @@ import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import type { RouteContext } from "../app.ts";
 import { flatResourceRoutes } from "./flat-resource.ts";
+import { SEGMENT_BODY_PROPS, SEGMENT_IGNORED_KEYS } from "../../domain/segment-input.ts";
 import { createSegment, deleteSegment, getSegmentJson, listSegmentIds, segmentNotFound, updateSegment, type SegmentFields } from "../../storage/segments.ts";
-
-const nullable = <T extends import("elysia").TSchema>(s: T, expected: string) => t.Optional(t.Union([s, t.Null()], { expected }));
 
 export const segmentRoutes = (ctx: RouteContext) =>
   flatResourceRoutes<SegmentFields>(ctx, {
@@ -21,15 +20,8 @@ export const segmentRoutes = (ctx: RouteContext) =>
       modificationDate: Type.Integer(),
       creationDate: Type.Integer(),
     },
-    bodyProps: {
-      name: nullable(t.String({ maxLength: 255 }), "a string of at most 255 characters"),
-      group: nullable(Type.Integer({ minimum: 1 }), "a segment group id (positive integer)"),
-      reference: nullable(t.String({ maxLength: 255 }), "a string of at most 255 characters, or null"),
-      calculated: nullable(t.Boolean(), "true or false"),
-      useAsTargetGroup: nullable(t.Boolean(), "true, false or null"),
-      targetGroup: nullable(t.String({ maxLength: 255 }), "a string of at most 255 characters, or null"),
-    },
-    ignoredKeys: ["subFolder"],
+    bodyProps: SEGMENT_BODY_PROPS,
+    ignoredKeys: SEGMENT_IGNORED_KEYS,
     listQuery: {
       group: t.Optional(t.String({ pattern: "^[1-9][0-9]{0,14}$", expected: "a segment group id", description: "only segments of this group (extension)" })),
     },
