@@ -8,6 +8,7 @@ import { openAccess, type Authenticator } from "../src/http/auth-hook.ts";
 import { DEFAULT_LIMITS, type Limits } from "../src/limits.ts";
 import { createLogger, type Logger } from "../src/log.ts";
 import { PREFIX } from "../src/http/envelopes.ts";
+import { responseChecker } from "./response-schemas.ts";
 
 /** A fresh temp directory, removed by the returned cleanup. */
 export function tempDir(label = "cmfd-test"): { path: string; cleanup(): void } {
@@ -59,6 +60,7 @@ export function testApp(opts: TestAppOptions = {}): TestApp {
     log: opts.log ?? createLogger({ level: "debug", write: (l) => logs.push(l) }),
     clock: () => now ?? Date.now(),
   });
+  const check = responseChecker(app);
   const handle = async (req: Request): Promise<TestResponse> => {
     const res = await app.handle(req);
     const text = await res.text();
@@ -70,6 +72,8 @@ export function testApp(opts: TestAppOptions = {}): TestApp {
         json = undefined;
       }
     }
+    const mismatch = check(req, res.status, json);
+    if (mismatch) throw new Error(mismatch);
     return { status: res.status, headers: res.headers, text, json };
   };
   return {

@@ -20,6 +20,7 @@ import { segmentsOfCustomersRoutes } from "./routes/segments-of-customers.ts";
 import { activityRoutes } from "./routes/activities.ts";
 import { deletionRoutes } from "./routes/deletions.ts";
 import { VERSION } from "../version.ts";
+import { createWriteClock, type WriteClock } from "./write-clock.ts";
 
 export interface AppDeps {
   store: Store;
@@ -44,16 +45,14 @@ const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 let requestCounter = 0;
 const instance = Math.random().toString(36).slice(2, 8);
 
-/** Context shared by every route module. */
-export interface RouteContext extends AppDeps {
+/** Context shared by every route module: the deps plus the clock that writes and reads share. */
+export interface RouteContext extends AppDeps, WriteClock {
   clock: () => number;
-  /** Current unix seconds. */
-  nowSeconds(): number;
 }
 
 export function createApp(deps: AppDeps): AnyElysia {
   const clock = deps.clock ?? Date.now;
-  const ctx: RouteContext = { ...deps, clock, nowSeconds: () => Math.floor(clock() / 1000) };
+  const ctx: RouteContext = { ...deps, clock, ...createWriteClock(clock) };
   const states = new WeakMap<Request, RequestState>();
   const { log, limits } = deps;
 

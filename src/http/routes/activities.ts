@@ -50,20 +50,18 @@ export function activityRoutes(ctx: RouteContext) {
   const single = (timestamp: number, id: number, stored: string) => singleEnvelope(timestamp, withLinks(stored, "activities", id));
 
   const create = async ({ body }: { body: Body }) => {
-    const timestamp = ctx.nowSeconds();
-    const input = activityInput(body, "create", limits, timestamp);
-    const { id, json: stored } = await createActivity(store, input as ActivityInput, timestamp);
+    const timestamp = ctx.readTimestamp();
+    const { id, json: stored } = await ctx.write((now) => createActivity(store, activityInput(body, "create", limits, now) as ActivityInput, now));
     return json(single(timestamp, id, stored), 201);
   };
 
   const update = async ({ body, params }: { body: Body; params: { id: string } }) => {
-    const timestamp = ctx.nowSeconds();
-    const patch = activityInput(body, "update", limits, timestamp);
-    const { id, json: stored } = await updateActivity(store, Number(params.id), patch, timestamp);
+    const timestamp = ctx.readTimestamp();
+    const { id, json: stored } = await ctx.write((now) => updateActivity(store, Number(params.id), activityInput(body, "update", limits, now), now));
     return json(single(timestamp, id, stored));
   };
 
-  const writeHooks = { transform: canonicaliser(FIELDS, READ_ONLY), body: ActivityBody };
+  const writeHooks = { transform: canonicaliser(FIELDS, READ_ONLY), body: ActivityBody, parse: "json" as const };
   const created = { ...writeHooks, response: { 201: singleOf(ActivityItem), ...errorResponses }, detail: { summary: "Create an activity", tags } };
   const updated = {
     ...writeHooks,
@@ -83,7 +81,7 @@ export function activityRoutes(ctx: RouteContext) {
         }
         const modifiedSince = query.modifiedSinceTimestamp === undefined ? undefined : Number(query.modifiedSinceTimestamp);
         const customerId = query.customerId === undefined ? undefined : Number(query.customerId);
-        const timestamp = ctx.nowSeconds();
+        const timestamp = ctx.readTimestamp();
         return json(
           store.read((txn) => {
             const { total, ids } = queryActivityIds(store, { types, modifiedSince, customerId }, { offset: p.offset, limit: p.pageSize }, txn);
@@ -110,7 +108,7 @@ export function activityRoutes(ctx: RouteContext) {
       "/:id",
       ({ params }) => {
         const id = Number(params.id);
-        const timestamp = ctx.nowSeconds();
+        const timestamp = ctx.readTimestamp();
         const stored = getActivityJson(store, id);
         if (stored === undefined) throw activityNotFound(id);
         return json(single(timestamp, id, stored));
@@ -125,7 +123,7 @@ export function activityRoutes(ctx: RouteContext) {
     .delete(
       "/:id",
       async ({ params }) => {
-        await deleteActivity(store, Number(params.id), ctx.nowSeconds());
+        await ctx.write((now) => deleteActivity(store, Number(params.id), now));
         return noContent();
       },
       { params: idParams, response: { 204: t.Void(), ...errorResponses }, detail: { summary: "Delete an activity (logged in the deletions)", tags } },

@@ -40,22 +40,25 @@ export function customerRoutes(ctx: RouteContext) {
     });
 
   const create = async ({ body, query }: { body: Record<string, unknown>; query: { includeActivities?: string } }) => {
-    const timestamp = ctx.nowSeconds();
+    const timestamp = ctx.readTimestamp();
     const { fields, segments } = customerInput(schema, body, "create");
-    const c = await createCustomer(store, { fields, segments: segments ?? [], fieldOrder: schema.fieldOrder }, timestamp);
+    const c = await ctx.write((now) => createCustomer(store, { fields, segments: segments ?? [], fieldOrder: schema.fieldOrder }, now));
     return json(readOne(c.id, truthy(query.includeActivities), timestamp), 201);
   };
 
   const update = async ({ body, params, query }: { body: Record<string, unknown>; params: { id: string }; query: { includeActivities?: string } }) => {
-    const timestamp = ctx.nowSeconds();
+    const timestamp = ctx.readTimestamp();
     const id = Number(params.id);
-    const c = await updateCustomer(store, id, customerInput(schema, body, "update"), timestamp);
+    const patch = customerInput(schema, body, "update");
+    const c = await ctx.write((now) => updateCustomer(store, id, patch, now));
     return json(readOne(c.id, truthy(query.includeActivities), timestamp));
   };
 
   const bodyHooks = {
     transform: canonicaliser([...schema.fields.map((f) => f.name), "segments"], READ_ONLY_KEYS),
     body: schema.body,
+    // Our onParse reads every body as JSON; naming the parser also gives the OpenAPI request body a type.
+    parse: "json" as const,
     query: t.Object({ includeActivities }),
   };
   const tags = ["customers"];
@@ -68,7 +71,7 @@ export function customerRoutes(ctx: RouteContext) {
         const segments = idList(new URL(request.url), "segments", limits);
         const since = query.modificationTimestamp === undefined ? undefined : Number(query.modificationTimestamp);
         const withActivities = truthy(query.includeActivities);
-        const timestamp = ctx.nowSeconds();
+        const timestamp = ctx.readTimestamp();
         return json(
           store.read((txn) => {
             const { total, ids } = queryCustomerIds(store, { segments, modifiedSince: since }, { offset: p.offset, limit: p.pageSize }, txn);
@@ -89,7 +92,7 @@ export function customerRoutes(ctx: RouteContext) {
         detail: { summary: "List customers", tags },
       },
     )
-    .get("/:id", ({ params, query }) => json(readOne(Number(params.id), truthy(query.includeActivities), ctx.nowSeconds())), {
+    .get("/:id", ({ params, query }) => json(readOne(Number(params.id), truthy(query.includeActivities), ctx.readTimestamp())), {
       params: idParams,
       query: t.Object({ includeActivities }),
       response: { 200: singleOf(Item), ...errorResponses },
@@ -103,7 +106,7 @@ export function customerRoutes(ctx: RouteContext) {
     .delete(
       "/:id",
       async ({ params }) => {
-        await deleteCustomer(store, Number(params.id), ctx.nowSeconds());
+        await ctx.write((now) => deleteCustomer(store, Number(params.id), now));
         return noContent();
       },
       { params: idParams, response: { 204: t.Void(), ...errorResponses }, detail: { summary: "Delete a customer, its activities and memberships", tags } },

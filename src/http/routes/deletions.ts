@@ -127,7 +127,7 @@ export function deletionRoutes(ctx: RouteContext) {
         entityType: entityTypeOf(query.entityType),
         since: query.deletionsSinceTimestamp === undefined ? undefined : Number(query.deletionsSinceTimestamp),
       };
-      const timestamp = ctx.nowSeconds();
+      const timestamp = ctx.readTimestamp();
       if (query.page === undefined && query.pageSize === undefined) return all(q, timestamp);
       const p = paging(query, limits);
       return json(

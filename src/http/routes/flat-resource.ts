@@ -49,18 +49,18 @@ export function flatResourceRoutes<Fields>(ctx: RouteContext, r: FlatResource<Fi
     if (stored === undefined) throw r.notFound(id);
     return json(flatEnvelope(stored, r.resource, id));
   };
-  const create = async ({ body }: { body: Record<string, unknown> }) => flat((await r.create(stripIgnored(body), ctx.nowSeconds())).id);
+  const create = async ({ body }: { body: Record<string, unknown> }) => flat((await ctx.write((now) => r.create(stripIgnored(body), now))).id);
   const update = async ({ body, params }: { body: Record<string, unknown>; params: { id: string } }) =>
-    flat((await r.update(Number(params.id), stripIgnored(body), ctx.nowSeconds())).id);
+    flat((await ctx.write((now) => r.update(Number(params.id), stripIgnored(body), now))).id);
   const tags = [r.tag];
-  const writeHooks = { transform, body, response: { 200: flatOf(r.itemProps), ...errorResponses } };
+  const writeHooks = { transform, body, parse: "json" as const, response: { 200: flatOf(r.itemProps), ...errorResponses } };
 
   return new Elysia({ prefix: `${PREFIX}/${r.resource}` })
     .get(
       "",
       ({ query }) => {
         const p = paging(query, limits);
-        const timestamp = ctx.nowSeconds();
+        const timestamp = ctx.readTimestamp();
         return json(
           store.read((txn) => {
             const { total, ids } = r.list(query, { offset: p.offset, limit: p.pageSize }, txn);
@@ -79,7 +79,7 @@ export function flatResourceRoutes<Fields>(ctx: RouteContext, r: FlatResource<Fi
       "/:id",
       ({ params }) => {
         const id = Number(params.id);
-        const timestamp = ctx.nowSeconds();
+        const timestamp = ctx.readTimestamp();
         const stored = r.getJson(id);
         if (stored === undefined) throw r.notFound(id);
         return json(singleEnvelope(timestamp, withLinks(stored, r.resource, id)));
@@ -94,7 +94,7 @@ export function flatResourceRoutes<Fields>(ctx: RouteContext, r: FlatResource<Fi
     .delete(
       "/:id",
       async ({ params }) => {
-        await r.remove(Number(params.id), ctx.nowSeconds());
+        await ctx.write((now) => r.remove(Number(params.id), now));
         return noContent();
       },
       { params: idParams, response: { 204: t.Void(), ...errorResponses }, detail: { summary: `Delete`, tags } },

@@ -25,11 +25,13 @@ export function segmentsOfCustomersRoutes(ctx: RouteContext) {
   );
   const handler = async ({ body }: { body: { customerId?: number | null; addSegments?: number[] | null; removeSegments?: number[] | null } }) => {
     if (!body.customerId) throw badRequest("customerId required");
-    await changeCustomerSegments(ctx.store, body.customerId, body.addSegments ?? [], body.removeSegments ?? [], ctx.nowSeconds());
+    const { customerId, addSegments, removeSegments } = body;
+    await ctx.write((now) => changeCustomerSegments(ctx.store, customerId, addSegments ?? [], removeSegments ?? [], now));
     return json(`{"success":true}`);
   };
   const hooks = {
     transform: canonicaliser(["customerId", "addSegments", "removeSegments"], []),
+    parse: "json" as const,
     body,
     response: { 200: t.Object({ success: t.Literal(true) }), ...errorResponses },
     detail: { summary: "Add and remove segments of one customer, atomically", tags: ["segments"] },
