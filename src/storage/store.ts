@@ -73,6 +73,9 @@ export interface Store {
   /**
    * Runs `fn` as one atomic write: everything it writes commits together, or (if it throws) nothing
    * does. Never await inside `fn`. Writes issued in the same event-loop turn share one commit.
+   * Every mutation goes through here (or writeSync), which is where a per-write change sequence
+   * number (for a change feed and ETags) will be assigned: ["seq"] in meta, bumped in the same
+   * transaction.
    */
   write<T>(fn: () => T): Promise<T>;
   /** Same as write, but blocks until committed (for CLI commands and bulk loaders). */
