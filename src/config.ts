@@ -1,6 +1,6 @@
 import { resolve, join } from "node:path";
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
-import type { Level } from "./log.ts";
+import type { Level, LogFormat } from "./log.ts";
 
 /** A configuration problem, reported as one line at start (no stack trace). */
 export class ConfigError extends Error {}
@@ -13,6 +13,10 @@ export interface ServeConfig {
   /** Customer field configuration file; `mustExist` when named explicitly. */
   fieldsFile: { path: string; mustExist: boolean };
   logLevel: Level;
+  /** auto: human-friendly on a terminal, JSON lines otherwise. */
+  logFormat: LogFormat;
+  /** Whether GET /metrics needs an API key. */
+  metricsAccess: "open" | "protected";
   limits: Limits;
   /** API key to give the first user on a brand-new data dir (provisioning). */
   bootstrapApiKey?: string;
@@ -32,6 +36,8 @@ export const SERVE_SETTINGS = {
   durability: { env: "CMFD_DURABILITY", default: "sync", help: "sync: a 2xx write is on disk; nosync: survives a crash of the process, not of the machine" },
   "customer-fields": { env: "CMFD_CUSTOMER_FIELDS", default: "", help: "JSON file with extra customer fields (default: <data-dir>/customer-fields.json if present)" },
   "log-level": { env: "CMFD_LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
+  "log-format": { env: "CMFD_LOG_FORMAT", default: "auto", help: "auto (readable on a terminal, JSON lines otherwise), json or pretty" },
+  metrics: { env: "CMFD_METRICS", default: "protected", help: "GET /metrics: protected (any API key) or open (no key; for a private network)" },
   "max-body-bytes": { env: "CMFD_MAX_BODY_BYTES", default: String(DEFAULT_LIMITS.maxBodyBytes), help: "largest request body (413 above)" },
   "max-page-size": { env: "CMFD_MAX_PAGE_SIZE", default: String(DEFAULT_LIMITS.maxPageSize), help: "larger pageSize values are clamped to this" },
   "default-page-size": { env: "CMFD_DEFAULT_PAGE_SIZE", default: String(DEFAULT_LIMITS.defaultPageSize), help: "pageSize when none is given" },
@@ -75,6 +81,14 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: Env = pr
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw new ConfigError(`--log-level / CMFD_LOG_LEVEL must be debug, info, warn or error, got '${logLevel}'`);
   }
+  const logFormat = settingValue("log-format", flags, env);
+  if (!["auto", "json", "pretty"].includes(logFormat)) {
+    throw new ConfigError(`--log-format / CMFD_LOG_FORMAT must be auto, json or pretty, got '${logFormat}'`);
+  }
+  const metricsAccess = settingValue("metrics", flags, env);
+  if (metricsAccess !== "open" && metricsAccess !== "protected") {
+    throw new ConfigError(`--metrics / CMFD_METRICS must be open or protected, got '${metricsAccess}'`);
+  }
   const dataDir = resolveDataDir(flags, env);
   const fields = settingValue("customer-fields", flags, env);
   const maxPageSize = intSetting("max-page-size", flags, env, 1, 100_000);
@@ -93,6 +107,8 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: Env = pr
     durability,
     fieldsFile: fields ? { path: resolve(fields), mustExist: true } : { path: join(dataDir, "customer-fields.json"), mustExist: false },
     logLevel: logLevel as Level,
+    logFormat: logFormat as LogFormat,
+    metricsAccess,
     limits,
     bootstrapApiKey: env.CMFD_BOOTSTRAP_API_KEY || undefined,
     auth: {

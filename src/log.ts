@@ -1,8 +1,11 @@
 /**
- * One JSON object per line. Secrets never reach a line: callers log what they choose, and
- * `redactUrl` strips credentials from URLs before they are logged.
+ * Logging: one JSON object per line on stdout (for collectors), or a readable line on a terminal.
+ * Secrets never reach a line: callers log what they choose, and `redactUrl` strips credentials
+ * from URLs before they are logged.
  */
 export type Level = "debug" | "info" | "warn" | "error";
+/** auto: pretty when the output is a terminal, JSON otherwise. */
+export type LogFormat = "auto" | "json" | "pretty";
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
@@ -13,12 +16,27 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(opts: { level?: Level; write?: (line: string) => void } = {}): Logger {
+export interface LoggerOptions {
+  level?: Level;
+  /** Default "auto": pretty if `write` is not given and stdout is a terminal. */
+  format?: LogFormat;
+  /** Where lines go (without the newline); default stdout. */
+  write?: (line: string) => void;
+  /** Colours in pretty lines; default: stdout is a terminal and NO_COLOR is not set. */
+  color?: boolean;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
   const min = RANK[opts.level ?? "info"];
   const write = opts.write ?? ((line: string) => process.stdout.write(line + "\n"));
+  const terminal = !opts.write && process.stdout.isTTY === true;
+  const format = opts.format ?? "auto";
+  const pretty = format === "pretty" || (format === "auto" && terminal);
+  const color = opts.color ?? (terminal && !process.env.NO_COLOR);
   const log = (level: Level, msg: string, fields: Record<string, unknown> = {}) => {
     if (RANK[level] < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+    const time = new Date();
+    write(pretty ? prettyLine(time, level, msg, fields, color) : JSON.stringify({ time: time.toISOString(), level, msg, ...fields }));
   };
   return {
     log,
@@ -27,6 +45,42 @@ export function createLogger(opts: { level?: Level; write?: (line: string) => vo
     warn: (m, f) => log("warn", m, f),
     error: (m, f) => log("error", m, f),
   };
+}
+
+const LEVEL_COLOR: Record<Level, string> = { debug: "\x1b[90m", info: "\x1b[36m", warn: "\x1b[33m", error: "\x1b[31m" };
+const DIM = "\x1b[2m";
+const RESET = "\x1b[0m";
+
+/**
+ * `14:03:07.120 INFO  GET /customers/:id 200 0.42 ms  user=admin key=cmfd_Ab12 id=k3x-1f`
+ * for request lines, `14:03:07.120 WARN  message  key=value …` for the rest.
+ */
+export function prettyLine(time: Date, level: Level, msg: string, fields: Record<string, unknown>, color = false): string {
+  const paint = (code: string, s: string) => (color && code ? `${code}${s}${RESET}` : s);
+  const clock = time.toISOString().slice(11, 23);
+  const head = `${paint(DIM, clock)} ${paint(LEVEL_COLOR[level], level.toUpperCase().padEnd(5))}`;
+  const rest = { ...fields };
+  let text = msg;
+  if (msg === "request" && "method" in rest && "status" in rest) {
+    const status = Number(rest.status);
+    const statusText = paint(status >= 500 ? LEVEL_COLOR.error : status >= 400 ? LEVEL_COLOR.warn : "", String(rest.status));
+    text = `${rest.method} ${rest.route ?? ""} ${statusText} ${rest.ms ?? "?"} ms`;
+    for (const k of ["method", "route", "status", "ms"]) delete rest[k];
+    if (rest.requestId !== undefined) {
+      rest.id = rest.requestId;
+      delete rest.requestId;
+    }
+  }
+  // Multi-line values (stack traces) follow the line, indented, instead of being escaped.
+  const blocks: string[] = [];
+  const pairs: string[] = [];
+  for (const [k, v] of Object.entries(rest)) {
+    if (v === undefined) continue;
+    if (typeof v === "string" && v.includes("\n")) blocks.push(`    ${k}: ${v.replace(/\n/g, "\n    ")}`);
+    else pairs.push(`${k}=${typeof v === "string" && !/[\s"=]/.test(v) ? v : JSON.stringify(v)}`);
+  }
+  const line = `${head} ${text}${pairs.length ? "  " + paint(DIM, pairs.join(" ")) : ""}`;
+  return blocks.length ? `${line}\n${blocks.join("\n")}` : line;
 }
 
 export const silentLogger: Logger = createLogger({ write: () => {} });

@@ -1,5 +1,6 @@
 import { openStore, type Store } from "./storage/store.ts";
 import { createApp } from "./http/app.ts";
+import { Metrics } from "./ops/metrics.ts";
 import { buildCustomerSchema, loadFieldConfig } from "./domain/customer-fields.ts";
 import { checkStoredCustomers } from "./domain/schema-check.ts";
 import type { ServeConfig } from "./config.ts";
@@ -25,7 +26,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     const customerSchema = buildCustomerSchema(loadFieldConfig(config.fieldsFile.path, config.fieldsFile.mustExist));
     checkStoredCustomers(store, customerSchema);
     const auth: Authenticator = await createAuthenticator({ store, log, bootstrapApiKey: config.bootstrapApiKey, ...config.auth });
-    const app = createApp({ store, limits: config.limits, customerSchema, auth, log });
+    const app = createApp({ store, limits: config.limits, customerSchema, auth, log, metrics: new Metrics(), metricsAccess: config.metricsAccess });
     try {
       app.listen({ hostname: config.host, port: config.port });
     } catch (e) {

@@ -24,7 +24,7 @@ export const serveCommand: Command = {
   async run(argv) {
     const { values } = parseFlags(argv, flagOptions);
     const config = resolveServeConfig(values);
-    const log = createLogger({ level: config.logLevel });
+    const log = createLogger({ level: config.logLevel, format: config.logFormat });
     const server = await startServer(config, log);
     log.info("listening", { url: server.url, dataDir: config.dataDir, durability: config.durability });
     let stopping = false;

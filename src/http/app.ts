@@ -12,6 +12,8 @@ import { validationError } from "./validation.ts";
 import { nestedDeeperThan } from "./json-depth.ts";
 import { methodsAllowed } from "./route-table.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { opsRoutes } from "./routes/ops.ts";
+import type { Metrics } from "../ops/metrics.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { customerRoutes } from "./routes/customers.ts";
 import { segmentRoutes } from "./routes/segments.ts";
@@ -30,6 +32,10 @@ export interface AppDeps {
   log: Logger;
   /** Current time in ms (injectable for tests). */
   clock?: () => number;
+  /** Request counters and latency histograms for /metrics (src/ops/metrics.ts). */
+  metrics?: Metrics;
+  /** Whether /metrics needs an API key (default "protected"). */
+  metricsAccess?: "open" | "protected";
 }
 
 /** Per-request facts, kept outside Elysia's context so every hook (including onError) can reach them. */
@@ -131,12 +137,14 @@ export function createApp(deps: AppDeps): AnyElysia {
         if (!state) return;
         const status =
           state.status ?? (responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200);
+        const ms = performance.now() - state.start;
+        deps.metrics?.observe(route || "(no route)", request.method, status, ms);
         log.info("request", {
           requestId: state.id,
           method: request.method,
           route: route || "(no route)",
           status,
-          ms: Math.round((performance.now() - state.start) * 100) / 100,
+          ms: Math.round(ms * 100) / 100,
           user: state.principal?.userName,
           key: state.principal?.keyPrefix,
         });
@@ -159,6 +167,7 @@ export function createApp(deps: AppDeps): AnyElysia {
   // Routes come after the hooks above so that those hooks apply to them.
   return app
       .use(healthRoutes(ctx))
+      .use(opsRoutes(ctx))
       .use(authRoutes(ctx))
       .use(customerRoutes(ctx))
       .use(segmentGroupRoutes(ctx))
