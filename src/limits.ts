@@ -6,7 +6,7 @@ export interface Limits {
   defaultPageSize: number;
   /** Larger page sizes are clamped to this. */
   maxPageSize: number;
-  /** Most ids in one `segments` filter or one segments-of-customers list. */
+  /** Most ids (or types) in one `segments` or `type` filter, one segments-of-customers list, one customer's `segments`. */
   maxIdsPerRequest: number;
   /** Deepest nesting of activity attributes. */
   maxAttributeDepth: number;

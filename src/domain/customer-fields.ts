@@ -153,8 +153,9 @@ export function buildCustomerSchema(extra: readonly FieldDef[] = []): CustomerSc
 
   const bodyProps: Record<string, TSchema> = {};
   for (const f of fields) bodyProps[f.name] = t.Optional(inputSchema(f));
+  // The configured limit (--max-ids, at most 100000) is checked by the webservice route.
   bodyProps.segments = t.Optional(
-    t.Union([t.Array(Type.Integer({ minimum: 1 }), { maxItems: 1000 }), t.Null()], {
+    t.Union([t.Array(Type.Integer({ minimum: 1 }), { maxItems: 100_000 }), t.Null()], {
       expected: "a list of segment ids (positive integers) or null",
       description: "Replaces the customer's segments (ids).",
     }),

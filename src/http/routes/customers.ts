@@ -16,6 +16,7 @@ import {
   type CustomerPatch,
 } from "../../storage/customers.ts";
 import { embeddedActivitiesJson } from "../../storage/activities.ts";
+import { badRequest } from "../errors.ts";
 
 const truthy = (v: string | undefined) => v !== undefined && /^(true|1)$/i.test(v);
 
@@ -39,8 +40,16 @@ export function customerRoutes(ctx: RouteContext) {
       return singleEnvelope(timestamp, render(id, item, withActivities, txn));
     });
 
+  /** A customer's segment list counts against the same limit as every other list of ids. */
+  const checkSegmentCount = (body: Record<string, unknown>) => {
+    if (Array.isArray(body.segments) && body.segments.length > limits.maxIdsPerRequest) {
+      throw badRequest(`Invalid body: segments: at most ${limits.maxIdsPerRequest} ids`);
+    }
+  };
+
   const create = async ({ body, query }: { body: Record<string, unknown>; query: { includeActivities?: string } }) => {
     const timestamp = ctx.readTimestamp();
+    checkSegmentCount(body);
     const { fields, segments } = customerInput(schema, body, "create");
     const c = await ctx.write((now) => createCustomer(store, { fields, segments: segments ?? [], fieldOrder: schema.fieldOrder }, now));
     return json(readOne(c.id, truthy(query.includeActivities), timestamp), 201);
@@ -49,6 +58,7 @@ export function customerRoutes(ctx: RouteContext) {
   const update = async ({ body, params, query }: { body: Record<string, unknown>; params: { id: string }; query: { includeActivities?: string } }) => {
     const timestamp = ctx.readTimestamp();
     const id = Number(params.id);
+    checkSegmentCount(body);
     const patch = customerInput(schema, body, "update");
     const c = await ctx.write((now) => updateCustomer(store, id, patch, now));
     return json(readOne(c.id, truthy(query.includeActivities), timestamp));
