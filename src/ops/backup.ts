@@ -44,9 +44,14 @@ export async function copyStore(store: Store, dir: string, compact: boolean): Pr
 
 /**
  * Writes a backup of `store` to `out` (a file path): copied into a temp directory beside `out`,
- * synced, then renamed into place, so `out` is either the old file or a complete backup.
+ * synced, optionally checked (`check` gets the temp directory), then renamed into place, so `out`
+ * is either the old file or a complete backup.
  */
-export async function backupToFile(store: Store, out: string, opts: { compact?: boolean } = {}): Promise<BackupInfo> {
+export async function backupToFile(
+  store: Store,
+  out: string,
+  opts: { compact?: boolean; check?: (dir: string) => Promise<void> } = {},
+): Promise<BackupInfo> {
   const compact = opts.compact ?? false;
   const started = performance.now();
   mkdirSync(dirname(out), { recursive: true });
@@ -54,6 +59,8 @@ export async function backupToFile(store: Store, out: string, opts: { compact?: 
   try {
     const { file, bytes } = await copyStore(store, tmp, compact);
     syncFile(file);
+    // The copy is a store directory of its own: it can be opened and checked before it is kept.
+    if (opts.check) await opts.check(tmp);
     renameSync(file, out);
     syncFile(dirname(out));
     const info: BackupInfo = { at: Date.now(), ms: Math.round(performance.now() - started), bytes, compact, target: out };
