@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore, type Store } from "../src/storage/store.ts";
-import { createApp } from "../src/http/app.ts";
+import { createApp, type AppDeps } from "../src/http/app.ts";
 import { buildCustomerSchema, type FieldDef } from "../src/domain/customer-fields.ts";
 import { openAccess, type Authenticator } from "../src/http/auth-hook.ts";
 import { DEFAULT_LIMITS, type Limits } from "../src/limits.ts";
@@ -44,6 +44,9 @@ export interface TestAppOptions {
   /** Use an existing store (the caller closes it). */
   store?: Store;
   log?: Logger;
+  /** Passed to createApp (see src/ops/metrics.ts). */
+  metrics?: AppDeps["metrics"];
+  metricsAccess?: AppDeps["metricsAccess"];
 }
 
 /** A real app on a real LMDB store in a fresh temp dir (nosync: throwaway data). */
@@ -59,6 +62,8 @@ export function testApp(opts: TestAppOptions = {}): TestApp {
     auth: opts.auth ?? openAccess,
     log: opts.log ?? createLogger({ level: "debug", write: (l) => logs.push(l) }),
     clock: () => now ?? Date.now(),
+    metrics: opts.metrics,
+    metricsAccess: opts.metricsAccess,
   });
   const check = responseChecker(app);
   const handle = async (req: Request): Promise<TestResponse> => {

@@ -222,8 +222,14 @@ function apply(store: Store, e: Entry, maxIds: Map<EntityType, number>): void {
   }
   const entity = ENTITY_OF[e.kind];
   let id = e.id;
-  if (id === undefined) id = store.nextId(entity);
-  else if (store.dbs[PRIMARY[entity]].get(id) !== undefined) throw invalid(`${e.kind} ${id} exists already`);
+  if (id === undefined) {
+    // Counters move only at the end of a batch: first past the ids this batch has used so far.
+    store.reserveId(entity, maxIds.get(entity) ?? 0);
+    do id = store.nextId(entity);
+    while (store.dbs[PRIMARY[entity]].get(id) !== undefined);
+  } else if (store.dbs[PRIMARY[entity]].get(id) !== undefined) {
+    throw invalid(`${e.kind} ${id} exists already`);
+  }
   switch (e.kind) {
     case "segment-group":
       insertGroup(store, id, e.fields, e.created, e.modified);
