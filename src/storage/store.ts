@@ -1,5 +1,5 @@
 import { open, type Database, type RootDatabase, type Key, type Transaction } from "lmdb";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statfsSync } from "node:fs";
 import { StoreError } from "./errors.ts";
 
 /** Bumped whenever the on-disk layout changes incompatibly. */
@@ -143,14 +143,14 @@ export function openStore(options: StoreOptions): Store {
       try {
         return await env.transaction(() => env.childTransaction(fn));
       } catch (e) {
-        return rethrowFull(e);
+        return rethrowFull(await commitCause(e, env), options.path);
       }
     },
     writeSync: (fn) => {
       try {
         return env.transactionSync(fn);
       } catch (e) {
-        return rethrowFull(e);
+        return rethrowFull(e, options.path);
       }
     },
     read(fn) {
@@ -190,11 +190,47 @@ function checkSchemaVersion(env: RootDatabase, meta: Database): void {
   }
 }
 
-/** Map "no space" failures from LMDB or the file system to a store error the API can render. */
-function rethrowFull(e: unknown): never {
+/**
+ * lmdb-js rejects each write of a failed commit with "Commit failed" and puts the cause in a shared
+ * `commitError` promise, which it rejects right after; its own commit promise (`env.committed`)
+ * is rejected too. Nothing else handles those, and an unhandled rejection ends the process, so
+ * they are handled here; the cause is what gets classified.
+ */
+async function commitCause(e: unknown, env: RootDatabase): Promise<unknown> {
+  const pending = (e as { commitError?: unknown } | null)?.commitError;
+  if (!(pending instanceof Promise)) return e;
+  (env as unknown as { committed: PromiseLike<unknown> }).committed.then(undefined, () => {});
+  const settled = pending.then(() => undefined, (c: unknown) => c);
+  const timeout = new Promise<undefined>((r) => {
+    const timer = setTimeout(r, 1000);
+    void settled.then(() => clearTimeout(timer));
+  });
+  return (await Promise.race([settled, timeout])) ?? e;
+}
+
+/** Below this much free space, a failed write is taken as "disk full" (see rethrowFull). */
+const LOW_SPACE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Map "no space" failures from LMDB or the file system to a store error the API can render. A
+ * commit that runs out of disk part-way through writing its pages fails with EIO (LMDB's answer to
+ * a short write), not ENOSPC: with the disk (nearly) full, that is also "full".
+ */
+function rethrowFull(e: unknown, path: string): never {
   const msg = e instanceof Error ? e.message : String(e);
-  if (/MDB_MAP_FULL|ENOSPC|No space left/i.test(msg)) {
+  const code = (e as { code?: unknown } | null)?.code;
+  const noSpace = code === 28 || code === "ENOSPC" || code === -30792 || /MDB_MAP_FULL|ENOSPC|No space left/i.test(msg);
+  if (noSpace || ((code === 5 || code === "EIO") && freeBytes(path) < LOW_SPACE_BYTES)) {
     throw new StoreError("full", "the data store is full; free disk space or raise the map size");
   }
   throw e;
+}
+
+function freeBytes(path: string): number {
+  try {
+    const s = statfsSync(path);
+    return s.bavail * s.bsize;
+  } catch {
+    return Infinity;
+  }
 }

@@ -57,11 +57,11 @@ export interface Answer {
 }
 
 /**
- * Why an answer breaks the contract's error rules, or undefined when it does not: no 5xx, and
- * every 4xx is JSON {"success":false,"msg":"…","errors":["…", …]}.
+ * Why an answer breaks the contract's error rules, or undefined when it does not: no 5xx (but those
+ * in `allowed5xx`), and every error is JSON {"success":false,"msg":"…","errors":["…", …]}.
  */
-export function errorShapeProblem(a: Answer): string | undefined {
-  if (a.status >= 500) return `status ${a.status}: ${a.text.slice(0, 300)}`;
+export function errorShapeProblem(a: Answer, allowed5xx: number[] = []): string | undefined {
+  if (a.status >= 500 && !allowed5xx.includes(a.status)) return `status ${a.status}: ${a.text.slice(0, 300)}`;
   if (a.status < 400) return undefined;
   if (a.method === "HEAD" && a.text === "") return undefined;
   if (!(a.headers.get("content-type") ?? "").startsWith("application/json")) return `status ${a.status} with content-type ${a.headers.get("content-type")}`;
