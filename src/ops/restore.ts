@@ -1,5 +1,6 @@
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { open, type RootDatabase } from "lmdb";
 import { openStore } from "../storage/store.ts";
 import { holdDataDir } from "../storage/data-dir-lock.ts";
 import { verifyStore, type VerifyReport } from "../storage/verify.ts";
@@ -28,6 +29,22 @@ function looksLikeLmdb(file: string): boolean {
   return head.includes(Buffer.from([0xde, 0xc0, 0xef, 0xbe]));
 }
 
+/** The size an LMDB data file must have at least: up to its last used page, as its meta page says. */
+async function expectedSize(dir: string): Promise<number> {
+  let env: RootDatabase;
+  try {
+    env = open({ path: dir, readOnly: true } as never) as RootDatabase;
+  } catch (e) {
+    throw new RestoreError(`not a readable cmfd backup: ${(e as Error).message}`);
+  }
+  try {
+    const stats = env.getStats() as { lastPageNumber: number; pageSize: number };
+    return (stats.lastPageNumber + 1) * stats.pageSize;
+  } finally {
+    await env.close();
+  }
+}
+
 /**
  * Puts a backup (a data.mdb made by `cmfd backup` or POST /admin/backup) in place of a stopped
  * server's data. Steps: take the data dir's pid lock (refused while a server holds it, and no server
@@ -54,6 +71,13 @@ export async function restoreBackup(backupFile: string, dataDir: string, opts: {
     say(`copying ${backupFile} to ${staging}`);
     copyFileSync(backupFile, staged);
     const bytes = statSync(staged).size;
+
+    // LMDB maps the file and trusts its meta page: a page past the end (a truncated copy) would
+    // kill the process with SIGBUS when read. Only the meta pages are read here.
+    const expected = await expectedSize(staging);
+    if (expected > bytes) {
+      throw new RestoreError(`${backupFile} is truncated: ${bytes} bytes, but its data reaches ${expected} bytes; nothing was changed`);
+    }
 
     say("verifying the copy");
     const started = performance.now();
