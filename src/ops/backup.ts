@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Store } from "../storage/store.ts";
 
 /**
@@ -55,7 +55,8 @@ export async function backupToFile(
   const compact = opts.compact ?? false;
   const started = performance.now();
   mkdirSync(dirname(out), { recursive: true });
-  const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${Date.now()}`);
+  // No dot after the first character: lmdb-js takes a path with an extension for a file, not a directory.
+  const tmp = join(dirname(out), `.cmfd-backup-${process.pid}-${Date.now()}`);
   try {
     const { file, bytes } = await copyStore(store, tmp, compact);
     syncFile(file);

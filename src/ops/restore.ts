@@ -33,7 +33,7 @@ function looksLikeLmdb(file: string): boolean {
 async function expectedSize(dir: string): Promise<number> {
   let env: RootDatabase;
   try {
-    env = open({ path: dir, readOnly: true } as never) as RootDatabase;
+    env = open({ path: dir, readOnly: true, noSubdir: false } as never) as RootDatabase;
   } catch (e) {
     throw new RestoreError(`not a readable cmfd backup: ${(e as Error).message}`);
   }

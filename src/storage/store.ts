@@ -102,6 +102,8 @@ export function openStore(options: StoreOptions): Store {
     path: options.path,
     maxDbs: MAX_DBS,
     readOnly: options.readOnly ?? false,
+    // Always a directory (data.mdb, lock.mdb); lmdb-js would take a path like /var/lib/cmfd.d for a file.
+    noSubdir: false,
     noSync: options.durability === "nosync",
     mapSize: options.mapSize,
   } as never) as RootDatabase;
