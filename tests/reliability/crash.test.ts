@@ -120,6 +120,12 @@ function strip(item: Record<string, any>): Item {
 }
 
 const same = (a: unknown, b: unknown) => Bun.deepEquals(a, b, true);
+/**
+ * A record as acknowledged. A segments-of-customers answer does not tell the new modificationDate:
+ * it is NaN in the client's record then, and any value matches it.
+ */
+const matches = (actual: Item | undefined, expected: Item) =>
+  actual !== undefined && same(Number.isNaN(expected.modificationDate) ? { ...actual, modificationDate: NaN } : actual, expected);
 
 // ---- the clients' workload ---------------------------------------------------------------------
 
@@ -250,7 +256,7 @@ function explainedByPending(p: Pending | undefined, entity: Entity, acked: Item,
     // Cascades, only together with the record that caused them.
     if (p.entity === "customers" && entity === "activities" && acked.customerId === p.id) return actual === undefined && !server.customers.has(p.id);
     if (p.entity === "segments" && entity === "customers" && acked.segments.includes(p.id)) {
-      return !server.segments.has(p.id) && actual !== undefined && same(actual, { ...acked, segments: acked.segments.filter((s: number) => s !== p.id) });
+      return !server.segments.has(p.id) && matches(actual, { ...acked, segments: acked.segments.filter((s: number) => s !== p.id) });
     }
     return false;
   }
@@ -278,8 +284,7 @@ function reconcile(clients: Client[], server: Record<Entity, Map<number, Item>>)
       for (const [id, acked] of c.records[entity]) {
         claimed.add(`${entity}/${id}`);
         const actual = server[entity].get(id);
-        if (actual !== undefined && same(actual, acked)) continue;
-        if (actual !== undefined && Number.isNaN(acked.modificationDate) && same({ ...actual, modificationDate: NaN }, acked)) continue;
+        if (matches(actual, acked)) continue;
         if (explainedByPending(c.pending, entity, acked, actual, server)) {
           pendingSeen = true;
           continue;
