@@ -23,7 +23,16 @@ export function batchView(store: Store): { store: Store; flush(): void } {
  * Identity of a key within one DB. Count keys are arrays whose elements have a fixed type per
  * position (range name, group parts, block), so joining them cannot make two keys collide.
  */
-const keyId = (k: Key) => (Array.isArray(k) ? k.join("\u0001") : typeof k === "number" ? `n${k}` : JSON.stringify(k));
+function keyId(k: Key): string {
+  // A counter bump reads and then writes the same key object: remember the last one.
+  if (k === lastKey) return lastId;
+  const id = Array.isArray(k) ? k.join("\u0001") : typeof k === "number" ? `n${k}` : JSON.stringify(k);
+  lastKey = k;
+  lastId = id;
+  return id;
+}
+let lastKey: Key | undefined;
+let lastId = "";
 
 function writeBack(db: Database<unknown, Key>) {
   const pending = new Map<string, { key: Key; value: unknown }>();

@@ -98,6 +98,7 @@ function lineParser(opts: ImportOptions): LineParser {
     throw invalid(e.message, e.errors);
   };
   const customers = {
+    names: new Set([...schema.fields.map((f) => f.name), "segments"]),
     canonical: canonicaliser([...schema.fields.map((f) => f.name), "segments"], READ_ONLY_KEYS),
     checker: compile(schema.body),
   };
@@ -126,7 +127,7 @@ function lineParser(opts: ImportOptions): LineParser {
     switch (kind) {
       case "customer": {
         const d = dates();
-        customers.canonical({ body: obj });
+        canonicalise(obj, customers.names, customers.canonical);
         check(customers.checker, obj);
         const { fields, segments: segs, fieldOrder } = customerInput(schema, obj, "import");
         return { line, kind, input: { fields, segments: segs ?? [], fieldOrder }, ...d };
@@ -158,6 +159,23 @@ function lineParser(opts: ImportOptions): LineParser {
         );
     }
   };
+}
+
+/** Read-only keys every exported customer line has. */
+const EXPORTED_READ_ONLY = ["id", "idEncoded", "creationDate", "modificationDate"];
+
+/**
+ * The webservice's key canonicalisation (case-insensitive names, read-only keys dropped), with a
+ * fast path for lines whose keys are already canonical, as exports' are.
+ */
+function canonicalise(obj: Record<string, unknown>, names: Set<string>, slow: (c: { body: unknown }) => void): void {
+  for (const k of EXPORTED_READ_ONLY) delete obj[k];
+  for (const k in obj) {
+    if (!names.has(k)) {
+      slow({ body: obj });
+      return;
+    }
+  }
 }
 
 function idOf(v: unknown): number | undefined {
@@ -208,7 +226,16 @@ const PRIMARY: Record<EntityType, "customers" | "activities" | "segments" | "gro
 };
 
 /** Applies one entry inside the batch's write transaction. Throws StoreError for a bad line. */
-function apply(store: Store, e: Entry, maxIds: Map<EntityType, number>): void {
+/** The highest id stored per entity, read in the batch's transaction (ids above it need no existence check). */
+function highestIds(store: Store): Map<EntityType, number> {
+  const out = new Map<EntityType, number>();
+  for (const e of ENTITY_TYPES) {
+    for (const key of store.dbs[PRIMARY[e]].getKeys({ reverse: true, limit: 1 })) out.set(e, key as number);
+  }
+  return out;
+}
+
+function apply(store: Store, e: Entry, maxIds: Map<EntityType, number>, highest: Map<EntityType, number>): void {
   if (e.kind === "header") {
     for (const [entity, n] of Object.entries(e.counters)) maxIds.set(entity as EntityType, Math.max(maxIds.get(entity as EntityType) ?? 0, n));
     return;
@@ -221,15 +248,17 @@ function apply(store: Store, e: Entry, maxIds: Map<EntityType, number>): void {
     return;
   }
   const entity = ENTITY_OF[e.kind];
+  const top = highest.get(entity) ?? 0;
   let id = e.id;
   if (id === undefined) {
     // Counters move only at the end of a batch: first past the ids this batch has used so far.
     store.reserveId(entity, maxIds.get(entity) ?? 0);
     do id = store.nextId(entity);
-    while (store.dbs[PRIMARY[entity]].get(id) !== undefined);
-  } else if (store.dbs[PRIMARY[entity]].get(id) !== undefined) {
+    while (id <= top && store.dbs[PRIMARY[entity]].get(id) !== undefined);
+  } else if (id <= top && store.dbs[PRIMARY[entity]].get(id) !== undefined) {
     throw invalid(`${e.kind} ${id} exists already`);
   }
+  if (id > top) highest.set(entity, id);
   switch (e.kind) {
     case "segment-group":
       insertGroup(store, id, e.fields, e.created, e.modified);
@@ -285,11 +314,12 @@ export async function importNdjson(store: Store, runs: AsyncIterable<LineRun>, o
         store.writeSync(() => {
           const view = batchView(store);
           const maxIds = new Map<EntityType, number>();
+          const highest = highestIds(store);
           const found: LineProblem[] = [];
           let n = 0;
           for (const e of batch) {
             try {
-              apply(view.store, e, maxIds);
+              apply(view.store, e, maxIds, highest);
             } catch (err) {
               if (!(err instanceof StoreError)) throw err;
               n++;
