@@ -48,6 +48,8 @@ export interface SessionAuthenticator extends Authenticator {
   flush(): Promise<void>;
 }
 
+const addressOf = (ip: string | undefined | (() => string | undefined)) => (typeof ip === "function" ? ip() : ip) ?? "unknown";
+
 export const isSessionAuthenticator = (a: Authenticator): a is SessionAuthenticator => "login" in a && "logout" in a;
 
 export const DEFAULT_SESSION_TTL_SECONDS = 12 * 3600;
@@ -195,7 +197,7 @@ export async function createAuthenticator(opts: AuthOptions): Promise<SessionAut
         let c = keys.get(hash);
         if (!c) {
           c = loadKey(hash);
-          if (!c) throw failure(ip ?? "unknown", now, INVALID_KEY);
+          if (!c) throw failure(addressOf(ip), now, INVALID_KEY);
           remember(keys, hash, c);
         }
         touch(c, now);
@@ -204,7 +206,7 @@ export async function createAuthenticator(opts: AuthOptions): Promise<SessionAut
       const token = presentedSession(request);
       if (token === undefined) throw new ApiError(401, MISSING);
       const { cached } = sessionOf(token, now);
-      if (!cached) throw failure(ip ?? "unknown", now, INVALID_SESSION);
+      if (!cached) throw failure(addressOf(ip), now, INVALID_SESSION);
       // CSRF: SameSite=Lax already keeps the cookie off cross-site POSTs; this also covers
       // same-site origins and older browsers.
       if (!SAFE_METHODS.has(request.method) && !sameOrigin(request)) throw new ApiError(403, CROSS_ORIGIN);

@@ -63,15 +63,15 @@ export function createApp(deps: AppDeps): AnyElysia {
   const { log, limits } = deps;
 
   const app: AnyElysia = new Elysia({ normalize: false, serve: { reusePort: false, maxRequestBodySize: limits.maxBodyBytes * 4 } })
-      .onRequest(async ({ request, server, set }) => {
+      .onRequest(async ({ request, server }) => {
         const state: RequestState = { id: `${instance}-${(++requestCounter).toString(36)}`, start: performance.now() };
         states.set(request, state);
-        set.headers["x-request-id"] = state.id;
         // Failures are thrown, not returned, so that onError renders them and the access log sees them.
         const length = Number(request.headers.get("content-length") ?? 0);
         const path = pathOf(request.url);
         if (path.startsWith(PREFIX + "/") || path === PREFIX) {
-          state.principal = await deps.auth.authenticate(request, server?.requestIP(request)?.address);
+          // The address is only needed when authentication fails (requestIP costs ~2 µs per call).
+          state.principal = await deps.auth.authenticate(request, () => server?.requestIP(request)?.address);
           if (state.principal.readOnly && WRITE_METHODS.has(request.method)) throw new ApiError(403, "This API key is read-only");
         }
         if (length > limits.maxBodyBytes) throw new ApiError(413, bodyTooLargeMessage(limits));
@@ -98,6 +98,21 @@ export function createApp(deps: AppDeps): AnyElysia {
           throw new ApiError(400, `Request body is nested deeper than ${limits.maxAttributeDepth + 1} levels`);
         }
         return body;
+      })
+      // The request id goes onto the route's own Response: setting it in `set.headers` makes
+      // Elysia copy every Response to merge the headers (~3 µs per request).
+      .mapResponse(({ request, responseValue, set }) => {
+        const id = states.get(request)?.id;
+        if (id === undefined) return;
+        if (responseValue instanceof Response) {
+          try {
+            responseValue.headers.set("x-request-id", id);
+            return;
+          } catch {
+            // immutable headers: let Elysia merge set.headers below
+          }
+        }
+        set.headers["x-request-id"] = id;
       })
       // `apikey` is a credential (checked in onRequest), not a parameter of any route.
       .onTransform(({ query }) => {

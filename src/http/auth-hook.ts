@@ -13,7 +13,8 @@ export interface Principal {
 
 export interface Authenticator {
   /** Resolves the caller or throws an ApiError (401, 403 or 429). */
-  authenticate(request: Request, ip: string | undefined): Principal | Promise<Principal>;
+  /** `ip` (the client address, for failure limiting) may be given lazily: it is only needed on failure. */
+  authenticate(request: Request, ip: string | undefined | (() => string | undefined)): Principal | Promise<Principal>;
 }
 
 /** Lets every request through (for tests of other concerns only). */
