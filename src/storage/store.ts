@@ -18,7 +18,7 @@ export interface StoreOptions {
    */
   durability?: "sync" | "nosync";
   readOnly?: boolean;
-  /** Upper bound of the memory map in bytes (lmdb grows it as needed up to this). */
+  /** Initial size of the memory map in bytes. Not a cap: lmdb-js grows the map whenever it fills. */
   mapSize?: number;
 }
 
