@@ -30,6 +30,14 @@ export function syncIndexes<R>(
   for (const spec of specs) {
     const oldKeys = before ? spec.keys(before) : [];
     const newKeys = after ? spec.keys(after) : [];
+    if (oldKeys.length === 0) {
+      // An insert (the common case, and all of a bulk import): nothing to compare against.
+      for (const k of newKeys) {
+        spec.db.put(k, spec.value ? spec.value(after!) : null);
+        if (spec.counted) adjustCount(counts, spec.counted, k, 1);
+      }
+      continue;
+    }
     const keep = new Set(newKeys.map(keyId));
     const had = new Set(oldKeys.map(keyId));
     for (const k of oldKeys) {
