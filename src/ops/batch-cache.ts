@@ -26,7 +26,11 @@ export function batchView(store: Store): { store: Store; flush(): void } {
 function keyId(k: Key): string {
   // A counter bump reads and then writes the same key object: remember the last one.
   if (k === lastKey) return lastId;
-  const id = Array.isArray(k) ? k.join("\u0001") : typeof k === "number" ? `n${k}` : JSON.stringify(k);
+  let id: string;
+  if (Array.isArray(k)) {
+    id = "";
+    for (let i = 0; i < k.length; i++) id += `${k[i]}\u0001`;
+  } else id = typeof k === "number" ? `n${k}` : JSON.stringify(k);
   lastKey = k;
   lastId = id;
   return id;
