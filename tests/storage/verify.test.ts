@@ -85,6 +85,15 @@ const rows: { name: string; damage: (s: Store) => void; says: string }[] = [
     says: `customers ${0}: customerMod entry`,
   },
   { name: "an index entry of a record that does not exist", damage: (s) => s.dbs.customerSegs.put([fx.segId, 999], null), says: "points at customers 999, which does not exist" },
+  {
+    name: "an entry missing and a stray one in its place (same count)",
+    damage: (s) => {
+      const c = getCustomer(s, fx.c1)!;
+      s.dbs.customerMod.remove([c.modificationDate, c.id]);
+      s.dbs.customerMod.put([c.modificationDate + 1, c.id], null);
+    },
+    says: `customerMod [${NOW + 11},${0}]: not an entry of customers`,
+  },
   { name: "an index entry the record does not have", damage: (s) => s.dbs.customerSegs.put([fx.freeSegId, fx.c1], null), says: "not an entry of customers" },
   {
     name: "a stale index entry left by an update",
@@ -154,7 +163,8 @@ describe("each kind of damage is reported", () => {
     const expected = says
       .replace(`customers ${0}: `, `customers ${fx.c1}: `)
       .replace(`[${0},"boats"]`, `[${fx.groupId},"boats"]`)
-      .replace(`its customer ${0} `, `its customer ${fx.goneCustomer} `);
+      .replace(`its customer ${0} `, `its customer ${fx.goneCustomer} `)
+      .replace(`,${0}]: not an entry`, `,${fx.c1}]: not an entry`);
     expect(verifyStore(fx.store).violationCount).toBe(0);
     await damage(fn);
     const r = verifyStore(fx.store);
