@@ -29,7 +29,7 @@ function keyId(k: Key): string {
   let id: string;
   if (Array.isArray(k)) {
     id = "";
-    for (let i = 0; i < k.length; i++) id += `${k[i]}\u0001`;
+    for (let i = 0; i < k.length; i++) id += `${k[i] as string | number}\u0001`;
   } else id = typeof k === "number" ? `n${k}` : JSON.stringify(k);
   lastKey = k;
   lastId = id;

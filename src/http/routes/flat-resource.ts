@@ -1,5 +1,6 @@
 import { Elysia, t, type TSchema } from "elysia";
 import type { RouteContext } from "../app.ts";
+import { FLAT_READ_ONLY_KEYS, flatBodySchema } from "../../domain/segment-input.ts";
 import { PREFIX, flatEnvelope, json, listEnvelope, noContent, singleEnvelope, withLinks, type Resource } from "../envelopes.ts";
 import { canonicaliser, idParams, paging, pagingQuery } from "../validation.ts";
 import { errorResponses, flatOf, listOf, singleOf, Links } from "./schemas.ts";
@@ -28,16 +29,13 @@ export interface FlatResource<Fields> {
   remove(id: number, now: number): Promise<void>;
 }
 
-const READ_ONLY = ["id", "creationDate", "modificationDate", "_links", "success"];
+const READ_ONLY = FLAT_READ_ONLY_KEYS;
 
 export function flatResourceRoutes<Fields>(ctx: RouteContext, r: FlatResource<Fields>) {
   const { store, limits } = ctx;
   const item = t.Object({ ...r.itemProps, _links: Links });
   const ignored = r.ignoredKeys ?? [];
-  const body = t.Object(
-    { ...r.bodyProps, ...Object.fromEntries(ignored.map((k) => [k, t.Optional(t.Unknown({ description: "accepted and ignored" }))])) },
-    { additionalProperties: false },
-  );
+  const body = flatBodySchema(r.bodyProps, ignored);
   const transform = canonicaliser([...Object.keys(r.bodyProps), ...ignored], READ_ONLY);
   const stripIgnored = (b: Record<string, unknown>) => {
     const out = { ...b };
