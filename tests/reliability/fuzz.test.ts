@@ -2,7 +2,8 @@
  * Malformed and hostile requests against every endpoint, through the real app, the real
  * authenticator and a real store: wrong types, missing and extra fields, huge strings and numbers,
  * deep nesting, NUL bytes, lone surrogates, invalid UTF-8, duplicate keys, truncated bodies, odd
- * query strings, path tricks, wrong content types and methods, missing or wrong credentials.
+ * query strings, path tricks, wrong content types and methods, missing or wrong credentials; also
+ * the operations endpoints (/healthz, /readyz, /metrics, /admin/backup).
  *
  * For every request: no 5xx; every 4xx in the JSON error shape; a rejected request (and any read)
  * leaves every data DB byte for byte as it was. The store passes `verifyStore` throughout.
@@ -198,7 +199,12 @@ const pathSpec: fc.Arbitrary<PathSpec> = fc.oneof(
       .constantFrom("", "/", "/CUSTOMERS", "/customers%2F1", "/nope", "/%ff", "/segments-of-customers/1", "/deletions/1", "/customers/1/../2", "/./customers", "//customers", "/customers?")
       .map((raw) => ({ raw })),
   },
-  { weight: 1, arbitrary: fc.constantFrom("@/healthz", "@/nope", "@/__customermanagementframework", "@/__customermanagementframework/webservicex").map((raw) => ({ raw })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom("@/healthz", "@/readyz", "@/metrics", "@/admin/backup", "@/nope", "@/__customermanagementframework", "@/__customermanagementframework/webservicex")
+      .map((raw) => ({ raw })),
+  },
 );
 
 const queryNames = [
@@ -306,7 +312,8 @@ function targetOf(p: PathSpec): Resource | "segments-of-customers" {
 
 /** Mostly the methods the path has (so that requests reach the handlers), sometimes any. */
 function methodFor(p: PathSpec): fc.Arbitrary<string> {
-  const own = "resource" in p ? (p.id ? ["GET", "PATCH", "POST", "PUT", "DELETE"] : ["GET", "POST", "PUT"]) : p.raw.includes("segments-of-customers") ? ["POST", "PUT"] : ["GET"];
+  const own =
+    "resource" in p ? (p.id ? ["GET", "PATCH", "POST", "PUT", "DELETE"] : ["GET", "POST", "PUT"]) : /segments-of-customers|backup/.test(p.raw) ? ["POST", "PUT"] : ["GET"];
   return fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...own) }, { weight: 1, arbitrary: method });
 }
 
@@ -382,13 +389,14 @@ test(`${RUNS} hostile requests: no 5xx, the error shape on every 4xx, nothing wr
       const problem = errorShapeProblem({ method: req.method, status: res.status, headers: res.headers, text });
       if (problem) throw new Error(`${problem}\n  request: ${what}`);
       const after = storeDigest(t.store);
+      // A webservice 2xx body is JSON (the operations endpoints also answer text and bytes).
+      if (res.status < 300 && res.status !== 204 && req.method !== "HEAD" && new URL(req.url).pathname.startsWith(PREFIX)) JSON.parse(text);
       const isRead = req.method === "GET" || req.method === "HEAD";
       if (res.status >= 400 || isRead) {
         stats.rejected += res.status >= 400 ? 1 : 0;
         if (after !== digest) throw new Error(`status ${res.status} but the store changed\n  request: ${what}`);
       } else {
         stats.accepted++;
-        if (req.method !== "HEAD" && res.status !== 204 && text) JSON.parse(text); // a 2xx body is JSON
         digest = after;
       }
       if (stats.requests % 100 === 0) {

@@ -31,7 +31,8 @@ export function storeDigest(store: Store): string {
     for (const name of DATA_DBS) {
       hash.update(`\u0001${name}\u0001`);
       for (const { key, value } of store.dbs[name].getRange({ ...txn } as never)) {
-        if (name === "meta" && key === "authGeneration") continue;
+        // meta also holds operational notes (auth generation, readiness probe, last backup).
+        if (name === "meta" && !(key === "schemaVersion" || (Array.isArray(key) && key[0] === "nextId"))) continue;
         hash.update(JSON.stringify(key));
         hash.update("\u0000");
         hash.update(typeof value === "string" ? value : JSON.stringify(value));
