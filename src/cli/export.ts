@@ -57,7 +57,8 @@ export const exportCommand: Command = {
         }
         const seconds = (performance.now() - started) / 1000;
         const what = describeCounts(summary.counts);
-        console.error(`exported ${what} (${summary.lines} lines) ${out ? `to ${out} ` : ""}in ${seconds.toFixed(1)} s`);
+        // Not console.error: Bun paints that red on a terminal, and this is no error.
+        process.stderr.write(`exported ${what} (${summary.lines} lines) ${out ? `to ${out} ` : ""}in ${seconds.toFixed(1)} s\n`);
         return 0;
       } catch (e) {
         progress.stop();

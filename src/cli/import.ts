@@ -76,7 +76,7 @@ export const importCommand: Command = {
         if (!last) throw new ConfigError("--resume: no import was recorded in this data directory");
         if (last.source !== source) throw new ConfigError(`--resume: the last import was of ${last.source}, not ${source}; use --resume-from`);
         resumeFrom = last.line + 1;
-        console.error(`resuming at line ${resumeFrom}`);
+        process.stderr.write(`resuming at line ${resumeFrom}\n`);
       }
       const total = input ? statSync(input).size : 0;
       const progress = progressBar({ label: "import", total, unit: "records", enabled: !values["no-progress"] });

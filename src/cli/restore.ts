@@ -30,7 +30,7 @@ export const restoreCommand: Command = {
     if (!from) return usage("restore", "--from FILE is required");
     const dataDir = resolveDataDir(values, process.env);
     try {
-      const r = await restoreBackup(resolve(from), dataDir, { log: (line) => console.error(line) });
+      const r = await restoreBackup(resolve(from), dataDir, { log: (line) => process.stderr.write(`${line}\n`) });
       const what = Object.entries(r.counts).map(([k, n]) => `${n} ${k}`).join(", ");
       console.log(`restored ${mib(r.bytes)} into ${dataDir} (${what}; verified in ${r.verifyMs} ms)`);
       if (r.replaced) console.log(`the previous data file is kept as ${r.replaced}`);
