@@ -26,6 +26,7 @@ export interface StoreOptions {
  * The named databases. Key layouts (all keys ordered-binary; arrays compare element by element):
  *
  *   meta            "schemaVersion" -> n;  ["nextId", entityType] -> last id handed out
+ *                   ["lastBackup"], ["lastImport"], ["readyProbe"]: operations facts (src/ops, routes/ops.ts)
  *   counts          see counts.ts
  *   customers       id -> item JSON (no _links)
  *   customerSegs    [segmentId, customerId] -> null        membership, counted per segment
