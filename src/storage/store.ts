@@ -135,6 +135,7 @@ export function openStore(options: StoreOptions): Store {
 
   if (!options.readOnly) checkSchemaVersion(env, dbs.meta);
 
+  let commitFailed = false;
   const store: Store = {
     path: options.path,
     env,
@@ -146,6 +147,7 @@ export function openStore(options: StoreOptions): Store {
       try {
         return await env.transaction(() => env.childTransaction(fn));
       } catch (e) {
+        if ((e as { commitError?: unknown } | null)?.commitError) commitFailed = true;
         return rethrowFull(await commitCause(e, env), options.path);
       }
     },
@@ -176,7 +178,10 @@ export function openStore(options: StoreOptions): Store {
     },
     // lmdb-js under Bun: close() in the same tick as a transactionSync that wrote never returns
     // (e.g. a failed start right after checkSchemaVersion on a fresh dir); let the writes flush first.
+    // After a failed commit (a full disk) lmdb-js never settles that batch's flush promise, and
+    // `flushed` and close() wait for it forever; an empty write settles them.
     close: async () => {
+      if (commitFailed) await env.transaction(() => {}).catch(() => {});
       await env.flushed;
       await env.close();
     },
