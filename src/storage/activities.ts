@@ -405,3 +405,14 @@ function* customerEntries(store: Store, customerId: number, txn: ReadTxn): Gener
     yield { date: k[1], id: k[2], mod: value as number };
   }
 }
+
+/**
+ * The stored item bytes (UTF-8 JSON, no `_links`), for copying into a response. The buffer is
+ * lmdb's shared read buffer: copy it before the next read, never keep it.
+ */
+export function activityBytes(store: Store, id: number, txn?: ReadTxn): Uint8Array | undefined {
+  return (store.dbs.activities as unknown as FastBinary).getBinaryFast(id, txn);
+}
+
+/** lmdb-js takes read options here too (its typings omit them); `length` is the value's size. */
+type FastBinary = { getBinaryFast(id: number, options?: ReadTxn): Uint8Array | undefined };

@@ -68,7 +68,7 @@ export function locate(
   group: Parts,
   k: number,
   opts: ReadOptions = {},
-): { start: number; skip: number } | undefined {
+): { start: number; skip: number; blockCount: number } | undefined {
   let before = 0;
   for (const { key, value } of counts.getRange({
     start: ["B", range.name, ...group],
@@ -78,7 +78,7 @@ export function locate(
     const n = value as number;
     if (before + n > k) {
       const block = (key as Parts)[2 + group.length] as number;
-      return { start: range.blockStart(block), skip: k - before };
+      return { start: range.blockStart(block), skip: k - before, blockCount: n };
     }
     before += n;
   }

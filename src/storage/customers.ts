@@ -244,5 +244,19 @@ function pageOfRange(
   const range = group.length ? ranges.customerSegs : ranges.customers;
   const at = locate(store.dbs.counts, range, group, page.offset, txn);
   if (!at) return [];
+  // Both ranges are ordered by customer id, unique integers: a full block holds every id of its
+  // span, so the k-th key is blockStart + k and nothing needs walking (deep pages cost as page 1).
+  if (at.blockCount === range.blockStart(1) - range.blockStart(0)) return [...scan(at.start + at.skip, 0, page.limit)];
   return [...scan(at.start, at.skip, page.limit)];
 }
+
+/**
+ * The stored item bytes (UTF-8 JSON, no `_links`), for copying into a response. The buffer is
+ * lmdb's shared read buffer: copy it before the next read, never keep it.
+ */
+export function customerBytes(store: Store, id: number, txn?: ReadTxn): Uint8Array | undefined {
+  return (store.dbs.customers as unknown as FastBinary).getBinaryFast(id, txn);
+}
+
+/** lmdb-js takes read options here too (its typings omit them); `length` is the value's size. */
+type FastBinary = { getBinaryFast(id: number, options?: ReadTxn): Uint8Array | undefined };

@@ -1,12 +1,13 @@
 import { Elysia, t } from "elysia";
 import { Type } from "@sinclair/typebox";
 import type { RouteContext } from "../app.ts";
-import { PREFIX, json, listEnvelope, noContent, singleEnvelope, withLinks } from "../envelopes.ts";
+import { ListBody, PREFIX, json, listHead, noContent, singleEnvelope, withLinks } from "../envelopes.ts";
 import { badRequest } from "../errors.ts";
 import { canonicaliser, idParams, paging, pagingQuery, sinceParam } from "../validation.ts";
 import { errorResponses, listOf, singleOf, Links } from "./schemas.ts";
 import { ACTIVITY_FIELDS, ACTIVITY_READ_ONLY_KEYS, ActivityBody, activityInput, type ActivityBodyValue } from "../../domain/activity-input.ts";
 import {
+  activityBytes,
   activityNotFound,
   createActivity,
   deleteActivity,
@@ -82,13 +83,12 @@ export function activityRoutes(ctx: RouteContext) {
         const modifiedSince = query.modifiedSinceTimestamp === undefined ? undefined : Number(query.modifiedSinceTimestamp);
         const customerId = query.customerId === undefined ? undefined : Number(query.customerId);
         const timestamp = ctx.readTimestamp();
-        return json(
-          store.read((txn) => {
-            const { total, ids } = queryActivityIds(store, { types, modifiedSince, customerId }, { offset: p.offset, limit: p.pageSize }, txn);
-            const items = ids.map((id) => withLinks(getActivityJson(store, id, txn)!, "activities", id));
-            return listEnvelope({ ...p, total, timestamp, items });
-          }),
-        );
+        return store.read((txn) => {
+          const { total, ids } = queryActivityIds(store, { types, modifiedSince, customerId }, { offset: p.offset, limit: p.pageSize }, txn);
+          const body = new ListBody(listHead({ ...p, total, timestamp }), ids.length * 700);
+          for (const id of ids) body.item(activityBytes(store, id, txn)!, "activities", id);
+          return body.response();
+        });
       },
       {
         query: t.Object({

@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import type { RouteContext } from "../app.ts";
-import { PREFIX, appendMembers, json, listEnvelope, noContent, singleEnvelope, withLinks } from "../envelopes.ts";
+import { ListBody, PREFIX, appendMembers, json, listHead, noContent, singleEnvelope, withLinks } from "../envelopes.ts";
 import { canonicaliser, idParams, idList, paging, pagingQuery, sinceParam } from "../validation.ts";
 import { errorResponses, listOf, singleOf } from "./schemas.ts";
 import { READ_ONLY_KEYS, type CustomerSchema } from "../../domain/customer-fields.ts";
@@ -10,6 +10,7 @@ import {
   createCustomer,
   customerNotFound,
   deleteCustomer,
+  customerBytes,
   getCustomerJson,
   queryCustomerIds,
   updateCustomer,
@@ -82,13 +83,15 @@ export function customerRoutes(ctx: RouteContext) {
         const since = query.modificationTimestamp === undefined ? undefined : Number(query.modificationTimestamp);
         const withActivities = truthy(query.includeActivities);
         const timestamp = ctx.readTimestamp();
-        return json(
-          store.read((txn) => {
-            const { total, ids } = queryCustomerIds(store, { segments, modifiedSince: since }, { offset: p.offset, limit: p.pageSize }, txn);
-            const items = ids.map((id) => render(id, getCustomerJson(store, id, txn)!, withActivities, txn));
-            return listEnvelope({ ...p, total, timestamp, items });
-          }),
-        );
+        return store.read((txn) => {
+          const { total, ids } = queryCustomerIds(store, { segments, modifiedSince: since }, { offset: p.offset, limit: p.pageSize }, txn);
+          const body = new ListBody(listHead({ ...p, total, timestamp }), ids.length * 600);
+          for (const id of ids) {
+            if (withActivities) body.itemText(render(id, getCustomerJson(store, id, txn)!, true, txn));
+            else body.item(customerBytes(store, id, txn)!, "customers", id);
+          }
+          return body.response();
+        });
       },
       {
         query: t.Object({
