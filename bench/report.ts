@@ -1,0 +1,70 @@
+/** Renders a run as one markdown table and keeps bench/RESULTS.md's section for the data set current. */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import type { Results, Scenario, Verdict } from "./scenarios.ts";
+
+export interface RunInfo {
+  size: string;
+  dataSet: string;
+  machine: string[];
+  settings: string;
+  startupMs?: number[];
+  heapMiB?: number;
+  generation?: string;
+  notes: string[];
+}
+
+const num = (x: number | undefined) => (x === undefined ? "–" : Math.round(x).toLocaleString("en"));
+const ms = (us: number | undefined) => (us === undefined ? "–" : (us / 1000).toFixed(us < 10_000 ? 2 : 1));
+const times = (r: number | undefined) => (r === undefined ? "–" : `${r.toFixed(2)}×`);
+const mark = (met: boolean | undefined) => (met === undefined ? "report" : met ? "**met**" : "**missed**");
+
+export function renderTable(list: Scenario[], results: Results, verdicts: Map<string, Verdict>, info: RunInfo): string {
+  const rows = [
+    "| scenario | cmfd req/s | cmfd p50 / p99 ms | ceiling req/s | peer req/s | cmfd ÷ ceiling | cmfd ÷ peer | target | verdict |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+  ];
+  for (const s of list) {
+    const r = results.get(s.id);
+    if (!r) continue;
+    const v = verdicts.get(s.id) ?? {};
+    const errors = Object.entries(r)
+      .filter(([, w]) => w && (w.non2xx || w.socketErrors))
+      .map(([name, w]) => `${name}: ${w!.non2xx} non-2xx, ${w!.socketErrors} socket errors`);
+    rows.push(
+      `| ${s.title} | ${num(r.cmfd?.rps)} | ${ms(r.cmfd?.p50)} / ${ms(r.cmfd?.p99)} | ${num(r.ceiling?.rps)} | ${num(r.peer?.rps)} | ${times(v.vsCeiling)} | ${times(v.vsPeer)} | ${s.target}${v.note ? `; ${v.note}` : ""}${errors.length ? `; ⚠ ${errors.join("; ")}` : ""} | ${mark(v.met)} |`,
+    );
+  }
+  if (info.startupMs?.length) {
+    const sorted = [...info.startupMs].sort((a, b) => a - b);
+    const med = sorted[Math.floor(sorted.length / 2)]!;
+    rows.push(`| start-up to first 200 on /healthz (median of ${sorted.length}: ${sorted.map((t) => t.toFixed(0)).join(", ")} ms) | | ${med.toFixed(0)} ms | | | | | ≤ 1 s | ${mark(med <= 1000)} |`);
+  }
+  if (info.heapMiB !== undefined) {
+    rows.push(`| process heap (RssAnon) after the read scenarios | | ${info.heapMiB} MiB | | | | | ≤ 150 MB | ${mark(info.heapMiB * 1.048576 <= 150)} |`);
+  }
+  return rows.join("\n");
+}
+
+export function renderSection(table: string, info: RunInfo): string {
+  return [
+    `### Data set ${info.size}: ${info.dataSet}`,
+    "",
+    ...info.machine.map((l) => `- ${l}`),
+    `- ${info.settings}`,
+    ...(info.generation ? [`- ${info.generation}`] : []),
+    ...info.notes.map((n) => `- ${n}`),
+    "",
+    table,
+  ].join("\n");
+}
+
+/** Replaces (or appends) the section between the markers for `size` in RESULTS.md. */
+export function writeResults(file: string, size: string, section: string): void {
+  const start = `<!-- results:${size}:start -->`;
+  const end = `<!-- results:${size}:end -->`;
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmark results\n";
+  const block = `${start}\n${section}\n${end}`;
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  writeFileSync(file, a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + end.length) : `${text.trimEnd()}\n\n${block}\n`);
+}
