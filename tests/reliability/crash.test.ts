@@ -149,11 +149,15 @@ function nextOp(c: Client): Pending {
   const customers = [...c.records.customers.keys()];
   const activities = [...c.records.activities.keys()];
   if (!groups.length) return { kind: "create", entity: "segment-groups", marker: m("g"), body: {} };
-  if (segs.length < 3) return { kind: "create", entity: "segments", marker: m("s"), body: { group: groups[0] } };
+  if (segs.length < 3) return { kind: "create", entity: "segments", marker: m("s"), body: { group: pickOne(groups) } };
   const options: [number, () => Pending][] = [
     [20, () => ({ kind: "create", entity: "customers", marker: m("n"), body: { email: `${c.seq}@example.com`, segments: subset(segs) } })],
-    [3, () => ({ kind: "create", entity: "segments", marker: m("s"), body: { group: groups[0], reference: `r${c.seq}` } })],
+    [3, () => ({ kind: "create", entity: "segments", marker: m("s"), body: { group: pickOne(groups), reference: `r${c.seq}` } })],
+    [2, () => ({ kind: "update", entity: "segment-groups", id: pickOne(groups), body: { showAsFilter: Math.random() < 0.5, filterSortOrder: c.seq } })],
   ];
+  // A second group comes and goes; deleting it takes its segments and their memberships along.
+  if (groups.length < 2) options.push([2, () => ({ kind: "create", entity: "segment-groups", marker: m("g"), body: { reference: `c${c.n}g${c.seq}` } })]);
+  else options.push([1, () => ({ kind: "delete", entity: "segment-groups", id: pickOne(groups) })]);
   if (segs.length > 4) options.push([2, () => ({ kind: "delete", entity: "segments", id: pickOne(segs) })]);
   options.push([3, () => ({ kind: "update", entity: "segments", id: pickOne(segs), body: { targetGroup: `t${c.seq}`, useAsTargetGroup: Math.random() < 0.5 } })]);
   if (customers.length) {
@@ -202,8 +206,7 @@ function acknowledge(c: Client, p: Pending, json: any): void {
     const segments = applySegments(before.segments, p.add, p.remove);
     if (!same(segments, before.segments)) c.records.customers.set(p.id, { ...before, segments, modificationDate: NaN });
   } else {
-    applyDelete(c, p.entity, p.id);
-    c.deleted[p.entity].add(p.id);
+    for (const [entity, id] of applyDelete(c, p.entity, p.id)) c.deleted[entity].add(id);
   }
 }
 
@@ -214,14 +217,33 @@ function applySegments(current: number[], add: number[], remove: number[]): numb
   return [...set].sort((a, b) => a - b);
 }
 
-function applyDelete(c: Client, entity: Entity, id: number): void {
+/** Applies an acknowledged delete and its cascades; returns every record deleted (each is logged). */
+function applyDelete(c: Client, entity: Entity, id: number): [Entity, number][] {
+  const gone: [Entity, number][] = [[entity, id]];
   c.records[entity].delete(id);
-  if (entity === "customers") for (const [aid, a] of c.records.activities) if (a.customerId === id) c.records.activities.delete(aid);
+  if (entity === "customers") {
+    for (const [aid, a] of c.records.activities) {
+      if (a.customerId === id) {
+        c.records.activities.delete(aid);
+        gone.push(["activities", aid]);
+      }
+    }
+  }
+  if (entity === "segment-groups") {
+    for (const [sid, seg] of c.records.segments) if (seg.group === id) gone.push(...applyDelete(c, "segments", sid));
+  }
   if (entity === "segments") {
     for (const [cid, cu] of c.records.customers) {
       if (cu.segments.includes(id)) c.records.customers.set(cid, { ...cu, segments: cu.segments.filter((s: number) => s !== id) });
     }
   }
+  return gone;
+}
+
+/** The records a delete takes along, by the client's records (before it is applied). */
+function cascadeOf(c: Client, entity: Entity, id: number): [Entity, number][] {
+  const copy: Client = { ...c, records: Object.fromEntries(ENTITIES.map((e) => [e, new Map(c.records[e])])) as Client["records"] };
+  return applyDelete(copy, entity, id);
 }
 
 async function runClient(base: string, c: Client, stop: { now: boolean }, problems: string[]): Promise<void> {
@@ -245,7 +267,8 @@ async function runClient(base: string, c: Client, stop: { now: boolean }, proble
 // ---- checking a restarted server against the clients ------------------------------------------
 
 /** Whether `actual` is `acked` changed by exactly the client's in-flight request `p`. */
-function explainedByPending(p: Pending | undefined, entity: Entity, acked: Item, actual: Item | undefined, server: Record<Entity, Map<number, Item>>): boolean {
+function explainedByPending(c: Client, entity: Entity, acked: Item, actual: Item | undefined, server: Record<Entity, Map<number, Item>>): boolean {
+  const p = c.pending;
   if (!p) return false;
   const keepsAllBut = (keys: string[]) =>
     actual !== undefined &&
@@ -257,6 +280,11 @@ function explainedByPending(p: Pending | undefined, entity: Entity, acked: Item,
     if (p.entity === "customers" && entity === "activities" && acked.customerId === p.id) return actual === undefined && !server.customers.has(p.id);
     if (p.entity === "segments" && entity === "customers" && acked.segments.includes(p.id)) {
       return !server.segments.has(p.id) && matches(actual, { ...acked, segments: acked.segments.filter((s: number) => s !== p.id) });
+    }
+    if (p.entity === "segment-groups" && !server["segment-groups"].has(p.id)) {
+      const groupSegs = new Set(cascadeOf(c, "segment-groups", p.id).filter(([e]) => e === "segments").map(([, id]) => id));
+      if (entity === "segments" && groupSegs.has(acked.id)) return actual === undefined;
+      if (entity === "customers") return matches(actual, { ...acked, segments: acked.segments.filter((s: number) => !groupSegs.has(s)) });
     }
     return false;
   }
@@ -285,7 +313,7 @@ function reconcile(clients: Client[], server: Record<Entity, Map<number, Item>>)
         claimed.add(`${entity}/${id}`);
         const actual = server[entity].get(id);
         if (matches(actual, acked)) continue;
-        if (explainedByPending(c.pending, entity, acked, actual, server)) {
+        if (explainedByPending(c, entity, acked, actual, server)) {
           pendingSeen = true;
           continue;
         }
@@ -314,13 +342,13 @@ function reconcile(clients: Client[], server: Record<Entity, Map<number, Item>>)
       if (pendingSeen) totals.inFlightApplied++;
       else totals.inFlightNotApplied++;
     }
+    // An in-flight delete that was applied: it and its cascade are logged like acknowledged ones.
+    const p = c.pending;
+    const cascade = p?.kind === "delete" && !server[p.entity].has(p.id) ? cascadeOf(c, p.entity, p.id) : [];
+    for (const [entity, id] of cascade) c.deleted[entity].add(id);
     // Adopt the server's state of this client's records.
     for (const entity of ENTITIES) {
       c.records[entity] = new Map([...server[entity]].filter(([, item]) => ownerOf(markerOf(entity, item)) === c.n));
-    }
-    if (c.pending?.kind === "delete") {
-      const p = c.pending;
-      if (!server[p.entity].has(p.id)) c.deleted[p.entity].add(p.id);
     }
     c.pending = undefined;
   }
