@@ -111,14 +111,14 @@ export function verifyStore(store: Store, opts: VerifyOptions = {}): VerifyRepor
     };
 
     for (const check of [customers, groups, segments, activities] as EntityCheck<any>[]) {
-      const expected = new Map<string, number>();
-      checked[check.entity] = checkRecords(dbs, check, txn, report, (id) => seeId(check.entity, id), expected);
+      const tally = new Map<string, number>();
+      checked[check.entity] = checkRecords(dbs, check, txn, report, (id) => seeId(check.entity, id), tally);
       for (const spec of check.specs) {
         // When every expected entry is there (checked per record) and the index holds no more
         // entries than that, it holds no others. Only otherwise is each entry traced to its record.
         const entries = spec.db.getKeysCount({ ...txn } as never);
         checked.indexEntries = (checked.indexEntries ?? 0) + entries;
-        if (entries !== (expected.get(spec.name) ?? 0) || expected.has(`missing ${spec.name}`)) checkIndex(dbs, check, spec, txn, report);
+        if (entries !== (tally.get(spec.name) ?? 0) || tally.has(`missing ${spec.name}`)) checkIndex(dbs, check, spec, txn, report);
       }
     }
     checked.counts = checkCounts(dbs, txn, report);
