@@ -74,8 +74,9 @@ describe("request body size", () => {
       },
     });
     const before = storeDigest(current().store);
-    const r = await current().handle(new Request(`http://localhost${PREFIX}/customers`, { method: "POST", body, duplex: "half" } as RequestInit));
-    expect(r.headers.get("content-length")).not.toBe(String(chunk.length));
+    const request = new Request(`http://localhost${PREFIX}/customers`, { method: "POST", body, duplex: "half" } as RequestInit);
+    expect(request.headers.get("content-length")).toBeNull();
+    const r = await current().handle(request);
     expect(r.status).toBe(413);
     expect(errorShapeProblem(r)).toBeUndefined();
     expect(storeDigest(current().store)).toBe(before);
