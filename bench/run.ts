@@ -147,13 +147,13 @@ async function main(): Promise<void> {
       const names = SERVERS.filter((n) => s.args[n] && servers[n]);
       const byServer: Record<string, WrkResult[]> = {};
       const wrk = (n: ServerName, secs: number) =>
-        runWrk({ url: servers[n]!.url, args: s.args[n]!, seconds: secs, connections, cpus: WRK_CPU, headers: { "X-API-Key": BENCH_API_KEY } });
+        runWrk({ url: servers[n]!.url, args: s.args[n]!, seconds: secs, connections, cpus: WRK_CPU, headers: { "X-API-Key": BENCH_API_KEY }, serverPid: servers[n]!.proc.pid });
       for (const n of names) await wrk(n, warmup);
       for (let r = 0; r < runs; r++) {
         for (const n of names) {
           const res = await wrk(n, seconds);
           (byServer[n] ??= []).push(res);
-          log(`  ${s.id.padEnd(16)} ${n.padEnd(8)} run ${r + 1}/${runs}: ${Math.round(res.rps).toLocaleString("en").padStart(7)} req/s  p50 ${(res.p50 / 1000).toFixed(2)} ms  p99 ${(res.p99 / 1000).toFixed(2)} ms${res.non2xx ? `  ${res.non2xx} non-2xx!` : ""}`);
+          log(`  ${s.id.padEnd(16)} ${n.padEnd(8)} run ${r + 1}/${runs}: ${Math.round(res.rps).toLocaleString("en").padStart(7)} req/s  p50 ${(res.p50 / 1000).toFixed(2)} ms  p99 ${(res.p99 / 1000).toFixed(2)} ms  cpu ${res.cpuUs.toFixed(1)} µs/req${res.non2xx ? `  ${res.non2xx} non-2xx!` : ""}`);
         }
       }
       results.set(s.id, Object.fromEntries(Object.entries(byServer).map(([n, rs]) => [n, medianOf(rs)])));

@@ -183,6 +183,12 @@ export function verdicts(results: Results, m: Manifest): Map<string, Verdict> {
         v.met = atLeast(v.vsCeiling, 0.5);
         break;
     }
+    // A figure with failed requests measures the failures: it cannot meet anything.
+    const failed = Object.values(byServer).some((w) => w && (w.non2xx > 0 || w.socketErrors > 0));
+    if (failed) {
+      v.met = false;
+      v.note = `${v.note ? `${v.note}; ` : ""}requests failed, figures invalid`;
+    }
     out.set(id, v);
   }
   return out;

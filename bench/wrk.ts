@@ -1,4 +1,5 @@
 /** Runs wrk (pinned to its own core) with bench/wrk/scenario.lua and reads the line its done() prints. */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const SCRIPT = join(import.meta.dir, "wrk/scenario.lua");
@@ -14,6 +15,8 @@ export interface WrkResult {
   max: number;
   non2xx: number;
   socketErrors: number;
+  /** CPU time (user + system) the server spent per request, in µs; NaN when not measured. */
+  cpuUs: number;
 }
 
 export interface WrkOptions {
@@ -25,7 +28,18 @@ export interface WrkOptions {
   headers?: Record<string, string>;
   /** CPU list for taskset, e.g. "1". */
   cpus?: string;
+  /** The server's pid, to measure its CPU time per request. */
+  serverPid?: number;
 }
+
+/** utime + stime of a process (all its threads), in clock ticks. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+/** Clock ticks per second (USER_HZ): 100 on Linux. */
+const TICK_US = 10_000;
 
 export async function runWrk(o: WrkOptions): Promise<WrkResult> {
   const cmd = [
@@ -43,11 +57,15 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
     "--",
     ...o.args.map(String),
   ];
+  const before = o.serverPid ? cpuTicks(o.serverPid) : NaN;
   const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe" });
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   const line = out.split("\n").find((l) => l.startsWith("BENCH "));
   if (code !== 0 || !line) throw new Error(`wrk failed (exit ${code}): ${cmd.join(" ")}\n${out}${err}`);
-  return JSON.parse(line.slice(6)) as WrkResult;
+  const result = JSON.parse(line.slice(6)) as WrkResult;
+  const after = o.serverPid ? cpuTicks(o.serverPid) : NaN;
+  result.cpuUs = ((after - before) * TICK_US) / Math.max(1, result.requests);
+  return result;
 }
 
 /** Median of each figure over several runs. */

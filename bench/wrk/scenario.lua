@@ -56,9 +56,15 @@ local function get()
   return wrk.format("GET", (template:gsub("{r}", function() return tostring(math.random(lo, hi)) end)))
 end
 
+-- wrk.format uses the headers it is given instead of wrk.headers (the -H ones): merge them.
+local post_headers
 local function post()
+  if not post_headers then
+    post_headers = { ["Content-Type"] = "application/json" }
+    for k, v in pairs(wrk.headers) do post_headers[k] = v end
+  end
   local body = (kind == "activity") and activity_body() or customer_body()
-  return wrk.format("POST", path, { ["Content-Type"] = "application/json" }, body)
+  return wrk.format("POST", path, post_headers, body)
 end
 
 function request()
