@@ -17,6 +17,11 @@ const num = (x: number | undefined) => (x === undefined ? "–" : Math.round(x).
 const ms = (us: number | undefined) => (us === undefined ? "–" : (us / 1000).toFixed(us < 10_000 ? 2 : 1));
 const times = (r: number | undefined) => (r === undefined ? "–" : `${r.toFixed(2)}×`);
 const cpu = (us: number | undefined) => (us === undefined || !Number.isFinite(us) ? "–" : us < 100 ? us.toFixed(1) : Math.round(us).toLocaleString("en"));
+/** A † marks a figure where wrk used ≥ 90% of its core: the load generator may have set the pace. */
+const paced = (w: { wrkBusy: number } | undefined) => (w && w.wrkBusy >= 0.9 ? " †" : "");
+/** The same ratio from server CPU per request (other's cost ÷ cmfd's): steadier on a shared machine. */
+const byCpu = (other: number | undefined, cmfd: number | undefined) =>
+  other !== undefined && cmfd !== undefined && Number.isFinite(other) && Number.isFinite(cmfd) && cmfd > 0 ? ` (CPU ${(other / cmfd).toFixed(2)}×)` : "";
 const mark = (met: boolean | undefined) => (met === undefined ? "report" : met ? "**met**" : "**missed**");
 
 export function renderTable(list: Scenario[], results: Results, verdicts: Map<string, Verdict>, info: RunInfo): string {
@@ -32,7 +37,7 @@ export function renderTable(list: Scenario[], results: Results, verdicts: Map<st
       .filter(([, w]) => w && (w.non2xx || w.socketErrors))
       .map(([name, w]) => `${name}: ${w!.non2xx} non-2xx, ${w!.socketErrors} socket errors`);
     rows.push(
-      `| ${s.title} | ${num(r.cmfd?.rps)} | ${ms(r.cmfd?.p50)} / ${ms(r.cmfd?.p99)} | ${num(r.ceiling?.rps)} | ${num(r.peer?.rps)} | ${times(v.vsCeiling)} | ${times(v.vsPeer)} | ${cpu(r.cmfd?.cpuUs)} / ${cpu(r.ceiling?.cpuUs)} / ${cpu(r.peer?.cpuUs)} | ${s.target}${v.note ? `; ${v.note}` : ""}${errors.length ? `; ⚠ ${errors.join("; ")}` : ""} | ${mark(v.met)} |`,
+      `| ${s.title} | ${num(r.cmfd?.rps)}${paced(r.cmfd)} | ${ms(r.cmfd?.p50)} / ${ms(r.cmfd?.p99)} | ${num(r.ceiling?.rps)}${paced(r.ceiling)} | ${num(r.peer?.rps)}${paced(r.peer)} | ${times(v.vsCeiling)}${byCpu(r.ceiling?.cpuUs, r.cmfd?.cpuUs)} | ${times(v.vsPeer)}${byCpu(r.peer?.cpuUs, r.cmfd?.cpuUs)} | ${cpu(r.cmfd?.cpuUs)} / ${cpu(r.ceiling?.cpuUs)} / ${cpu(r.peer?.cpuUs)} | ${s.target}${v.note ? `; ${v.note}` : ""}${errors.length ? `; ⚠ ${errors.join("; ")}` : ""} | ${mark(v.met)} |`,
     );
   }
   if (info.startupMs?.length) {

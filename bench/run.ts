@@ -153,7 +153,7 @@ async function main(): Promise<void> {
         for (const n of names) {
           const res = await wrk(n, seconds);
           (byServer[n] ??= []).push(res);
-          log(`  ${s.id.padEnd(16)} ${n.padEnd(8)} run ${r + 1}/${runs}: ${Math.round(res.rps).toLocaleString("en").padStart(7)} req/s  p50 ${(res.p50 / 1000).toFixed(2)} ms  p99 ${(res.p99 / 1000).toFixed(2)} ms  cpu ${res.cpuUs.toFixed(1)} µs/req${res.non2xx ? `  ${res.non2xx} non-2xx!` : ""}`);
+          log(`  ${s.id.padEnd(16)} ${n.padEnd(8)} run ${r + 1}/${runs}: ${Math.round(res.rps).toLocaleString("en").padStart(7)} req/s  p50 ${(res.p50 / 1000).toFixed(2)} ms  p99 ${(res.p99 / 1000).toFixed(2)} ms  cpu ${res.cpuUs.toFixed(1)} µs/req  wrk ${(res.wrkBusy * 100).toFixed(0)}%${res.non2xx ? `  ${res.non2xx} non-2xx!` : ""}`);
         }
       }
       results.set(s.id, Object.fromEntries(Object.entries(byServer).map(([n, rs]) => [n, medianOf(rs)])));

@@ -17,6 +17,8 @@ export interface WrkResult {
   socketErrors: number;
   /** CPU time (user + system) the server spent per request, in µs; NaN when not measured. */
   cpuUs: number;
+  /** Share of its core that wrk itself used (near 1: wrk, not the server, set the pace). */
+  wrkBusy: number;
 }
 
 export interface WrkOptions {
@@ -65,6 +67,8 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
   const result = JSON.parse(line.slice(6)) as WrkResult;
   const after = o.serverPid ? cpuTicks(o.serverPid) : NaN;
   result.cpuUs = ((after - before) * TICK_US) / Math.max(1, result.requests);
+  const usage = proc.resourceUsage();
+  result.wrkBusy = usage ? Number(usage.cpuTime.user + usage.cpuTime.system) / (result.seconds * 1e6) : NaN;
   return result;
 }
 
