@@ -1,6 +1,8 @@
 import { open, type Database, type RootDatabase, type Key, type Transaction } from "lmdb";
 import { mkdirSync, statfsSync } from "node:fs";
 import { StoreError } from "./errors.ts";
+import { buildSuperblockCounts } from "./counts.ts";
+import { ranges } from "./indexes.ts";
 
 /** Bumped whenever the on-disk layout changes incompatibly. */
 export const SCHEMA_VERSION = 1;
@@ -134,6 +136,8 @@ export function openStore(options: StoreOptions): Store {
   };
 
   if (!options.readOnly) checkSchemaVersion(env, dbs.meta);
+  // Superblock counts (counts.ts) on a store written before they existed: built once, in one write.
+  if (!options.readOnly) env.transactionSync(() => buildSuperblockCounts(dbs.counts, Object.values(ranges)));
 
   let commitFailed = false;
   const store: Store = {

@@ -1,7 +1,7 @@
 import type { Database, Key } from "lmdb";
 import { ENTITY_TYPES, SCHEMA_VERSION, type Dbs, type EntityType, type ReadTxn, type Store } from "./store.ts";
 import { ranges, type IndexSpec } from "./indexes.ts";
-import { split, type CountedRange } from "./counts.ts";
+import { COUNTS_LAYOUT, SUPER_BLOCK, split, type CountedRange } from "./counts.ts";
 import { customerIndexes, type Customer } from "./customers.ts";
 import { groupIndexes, segmentIndexes, type Segment, type SegmentGroup } from "./segments.ts";
 import { activityIndexes, type Activity } from "./activities.ts";
@@ -237,6 +237,7 @@ function checkCounts(dbs: Dbs, txn: ReadTxn, report: (line: string) => void): nu
       const { group, order } = split(range, key);
       bump(["T", range.name, ...group]);
       bump(["B", range.name, ...group, range.block(order)]);
+      if (range.superblocks) bump(["S", range.name, ...group, Math.floor(range.block(order) / SUPER_BLOCK)]);
     }
   }
   let n = 0;
@@ -244,7 +245,11 @@ function checkCounts(dbs: Dbs, txn: ReadTxn, report: (line: string) => void): nu
     n++;
     const k = key as unknown[];
     const text = keyText(k);
-    if (!Array.isArray(k) || (k[0] !== "T" && k[0] !== "B") || !known.has(k[1] as string)) {
+    if (Array.isArray(k) && k[0] === "V" && k[1] === "layout") {
+      if (value !== COUNTS_LAYOUT) report(`counts ${text}: holds ${keyText(value)}, expected layout ${COUNTS_LAYOUT}`);
+      continue;
+    }
+    if (!Array.isArray(k) || (k[0] !== "T" && k[0] !== "B" && k[0] !== "S") || !known.has(k[1] as string)) {
       report(`counts ${text}: not a key of any counted range`);
       continue;
     }
