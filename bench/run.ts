@@ -94,7 +94,11 @@ async function dataSet(): Promise<{ pristine: string; manifest: Manifest; genera
   const name = `${size}-${seed}-${spec.customers}c-${spec.activities}a${withPeer ? "-peer" : ""}`;
   const pristine = join(ROOT, "bench/data", name);
   const file = join(pristine, "manifest.json");
-  if (existsSync(file)) return { pristine, manifest: JSON.parse(readFileSync(file, "utf8")) };
+  if (existsSync(file)) {
+    const manifest = JSON.parse(readFileSync(file, "utf8")) as Manifest;
+    const s = manifest.seconds;
+    return { pristine, manifest, generation: `data set generated earlier in ${s.total} s (customers ${s.customers} s, activities ${s.activities} s)` };
+  }
   rmSync(pristine, { recursive: true, force: true });
   log(`generating data set ${name} (seed ${seed}) in ${pristine}`);
   const manifest = await generate(pristine, spec, seed, withPeer);
