@@ -94,7 +94,8 @@ export interface Store {
 
 /** Read options carrying a snapshot; pass to get/getRange. */
 export interface ReadTxn {
-  transaction: Transaction;
+  /** Absent right after a synchronous write in the same turn (see writeSync). */
+  transaction?: Transaction;
 }
 
 const MAX_DBS = 32;
@@ -140,6 +141,7 @@ export function openStore(options: StoreOptions): Store {
   if (!options.readOnly) env.transactionSync(() => buildSuperblockCounts(dbs.counts, Object.values(ranges)));
 
   let commitFailed = false;
+  let syncWroteThisTurn = false;
   const store: Store = {
     path: options.path,
     env,
@@ -160,9 +162,18 @@ export function openStore(options: StoreOptions): Store {
         return env.transactionSync(fn);
       } catch (e) {
         return rethrowFull(e, options.path);
+      } finally {
+        // A snapshot from useReadTransaction() taken later in this event-loop turn would not show
+        // this write (lmdb-js renews it on the next turn), so until then read() uses lmdb-js's
+        // implicit read transaction, which does show it and is itself one snapshot per turn.
+        if (!syncWroteThisTurn) {
+          syncWroteThisTurn = true;
+          setTimeout(() => (syncWroteThisTurn = false), 0);
+        }
       }
     },
     read(fn) {
+      if (syncWroteThisTurn) return fn({});
       const transaction = env.useReadTransaction();
       try {
         return fn({ transaction });

@@ -148,3 +148,13 @@ describe("deletions log", () => {
     ]);
   });
 });
+
+describe("read after a synchronous write", () => {
+  test("range reads in the same tick see what writeSync just committed", async () => {
+    const { store } = fresh();
+    store.read((txn) => [...store.dbs.customers.getKeys({ ...txn })]); // open this turn's snapshot
+    store.writeSync(() => store.dbs.customers.put(5, "{}"));
+    const keys = store.read((txn) => [...store.dbs.customers.getKeys({ ...txn })]);
+    expect(keys).toEqual([5]);
+  });
+});
