@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { Store, ReadTxn } from "./store.ts";
 import { notFound, invalid } from "./errors.ts";
 import { syncIndexes, ranges, type IndexSpec } from "./indexes.ts";
@@ -39,10 +38,12 @@ function assemble(
   fieldOrder: readonly string[] = [],
 ): Customer {
   const c: Record<string, unknown> = { id };
-  for (const k of [...fieldOrder, ...Object.keys(fields)]) {
+  const take = (k: string) => {
     const v = fields[k];
     if (v !== null && v !== undefined && !SYSTEM_KEYS.has(k) && !(k in c)) c[k] = v;
-  }
+  };
+  for (const k of fieldOrder) take(k);
+  for (const k in fields) take(k);
   c.idEncoded = md5(String(id));
   c.modificationDate = modified;
   c.creationDate = created;
@@ -50,8 +51,8 @@ function assemble(
   return c as Customer;
 }
 
-const md5 = (s: string) => createHash("md5").update(s).digest("hex");
-const normaliseSegments = (ids: readonly number[]) => [...new Set(ids)].sort((a, b) => a - b);
+const md5 = (s: string) => new Bun.CryptoHasher("md5").update(s).digest("hex");
+const normaliseSegments = (ids: readonly number[]) => (ids.length < 2 ? [...ids] : [...new Set(ids)].sort((a, b) => a - b));
 
 function put(store: Store, before: Customer | undefined, after: Customer): void {
   store.dbs.customers.put(after.id, JSON.stringify(after));
