@@ -13,7 +13,7 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { createServer } from "node:net";
+import { freePort } from "../scripts/free-port.ts";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DATA_SETS, generate, type Manifest } from "./generate.ts";
@@ -41,8 +41,24 @@ const { values } = parseArgs({
     "no-peer": { type: "boolean", default: false },
     "no-results": { type: "boolean", default: false },
     "keep-data": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
   },
 });
+
+if (values.help) {
+  console.log(`Usage: bun run bench [-- options]   (bench/README.md explains the suite)
+
+  --size S|L           data set (default S: 100k customers, 1M activities; L: 1M and 10M)
+  --seed N             generator seed (default 42)
+  --runs N             runs per scenario and server, the median is reported (default 3)
+  --duration S         seconds per run;  --warmup S  seconds of warm-up
+  --connections N      wrk connections (default 50)
+  --only TEXT          only scenarios whose name contains TEXT
+  --customers N, --activities N   override the data set's sizes
+  --no-peer            skip Fastify + better-sqlite3;  --no-results  do not write RESULTS.md
+  --keep-data          keep the working copy of the data set`);
+  process.exit(0);
+}
 
 const size = values.size as "S" | "L";
 if (!DATA_SETS[size]) throw new Error("--size must be S or L");
@@ -80,15 +96,6 @@ function ensureTools(): void {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => ok(port));
-    });
-    srv.on("error", fail);
-  });
-}
 
 async function dataSet(): Promise<{ pristine: string; manifest: Manifest; generation?: string }> {
   const name = `${size}-${seed}-${spec.customers}c-${spec.activities}a${withPeer ? "-peer" : ""}`;

@@ -6,7 +6,7 @@
  *   bun scripts/measure-startup.ts [--runs 20] [--binary dist/cmfd] [--reuse-data-dir]
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "./free-port.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -17,15 +17,6 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const binary = resolve(values.binary);
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => ok(port));
-    });
-    srv.on("error", fail);
-  });
-}
 
 async function once(dataDir: string, cwd: string): Promise<number> {
   const port = await freePort();
