@@ -53,7 +53,7 @@ if (values.help) {
   --runs N             runs per scenario and server, the median is reported (default 3)
   --duration S         seconds per run;  --warmup S  seconds of warm-up
   --connections N      wrk connections (default 50)
-  --only TEXT          only scenarios whose name contains TEXT
+  --only ID[,ID]       only these scenario ids (see bench/scenarios.ts; "startup" too)
   --customers N, --activities N   override the data set's sizes
   --no-peer            skip Fastify + better-sqlite3;  --no-results  do not write RESULTS.md
   --keep-data          keep the working copy of the data set`);
