@@ -2,8 +2,8 @@ import type { Server } from "bun";
 import type { RouteContext } from "./app.ts";
 import { newRequestId } from "./app.ts";
 import type { Principal } from "./auth-hook.ts";
-import { ApiError, errorResponse, toApiError } from "./errors.ts";
-import { PREFIX, json, singleEnvelope, withLinks } from "./envelopes.ts";
+import { ApiError, JSON_TYPE, errorResponse, toApiError } from "./errors.ts";
+import { PREFIX, singleEnvelope, withLinks } from "./envelopes.ts";
 import { customerNotFound, getCustomerJson } from "../storage/customers.ts";
 
 /** What the fast lane hands a request to when it is not the plain case: the full Elysia app. */
@@ -58,8 +58,9 @@ export function hotRoutes(ctx: RouteContext, app: () => Fallback): Record<string
       const timestamp = ctx.readTimestamp();
       const item = getCustomerJson(store, id);
       if (item === undefined) throw customerNotFound(id);
-      const res = json(singleEnvelope(timestamp, withLinks(item, "customers", id)));
-      res.headers.set("x-request-id", requestId);
+      const res = new Response(singleEnvelope(timestamp, withLinks(item, "customers", id)), {
+        headers: { "content-type": JSON_TYPE, "x-request-id": requestId },
+      });
       return finish(requestId, start, res, 200, principal);
     } catch (e) {
       return fail(requestId, start, e, principal);
