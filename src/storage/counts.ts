@@ -12,8 +12,8 @@ import type { Database, Key } from "lmdb";
  * (the id-ordered lists, the per-day ones) also keep
  *   ["S", range, ...group, superblock] -> number of keys in SUPER_BLOCK consecutive blocks
  * so that finding a block sums a few superblock counts and at most SUPER_BLOCK block counts,
- * instead of every block before it (977 blocks for 1M customers). ["V", "layout"] says that the
- * superblock counts are complete (see buildSuperblockCounts).
+ * instead of every block before it (977 blocks for 1M customers). ["V", "layout"] says which
+ * layout the counts follow (see upgradeCounts).
  */
 export interface CountedRange {
   /** Short, stable name stored in the count keys. */
@@ -30,8 +30,19 @@ export interface CountedRange {
 
 /** Blocks per superblock. */
 export const SUPER_BLOCK = 64;
-/** Value of ["V", "layout"] once every superblock count is in place. */
-export const COUNTS_LAYOUT = 2;
+/**
+ * Value of ["V", "layout"]: 2 = superblock counts are complete; 3 = and the counts of the
+ * RETIRED_RANGES are gone.
+ */
+export const COUNTS_LAYOUT = 3;
+/** The first layout with complete superblock counts. */
+export const SUPERBLOCKS_LAYOUT = 2;
+/**
+ * Ranges counted by earlier layouts and no longer: "ac" (activities per customer, by day). Its two
+ * counter keys per activity landed on random pages of the counts DB and made each activity
+ * write dirty ~3 more pages; a customer's activities are now counted from the index itself.
+ */
+export const RETIRED_RANGES: readonly string[] = ["ac"];
 const LAYOUT_KEY = ["V", "layout"];
 
 export function fixedBlocks(name: string, groupLength: number, size: number, superblocks = false): CountedRange {
@@ -88,7 +99,7 @@ export function locate(
   let before = 0;
   let from: number | undefined;
   let to: number | undefined;
-  if (range.superblocks && counts.get(LAYOUT_KEY, opts as never) === COUNTS_LAYOUT) {
+  if (range.superblocks && ((counts.get(LAYOUT_KEY, opts as never) as number | undefined) ?? 0) >= SUPERBLOCKS_LAYOUT) {
     for (const { key, value } of counts.getRange({
       start: ["S", range.name, ...group],
       end: ["S", range.name, ...group, Infinity],
@@ -120,10 +131,37 @@ export function locate(
 }
 
 /**
- * Makes the superblock counts complete: on a store whose layout marker is missing (written before
- * superblocks existed, or new), recomputes every ["S", …] key of the ranges that keep them from
- * their block counts, then sets the marker. Cost ∝ the block counts of those ranges (about
- * 100k keys for 1M customers in 100 segments and 10M activities). Call inside a write transaction.
+ * Brings the counts of a store written by an earlier version to COUNTS_LAYOUT, at a read-write
+ * open: removes the counts of retired ranges (in transactions of RETIRED_BATCH keys, so that a
+ * store with millions of them never makes one huge transaction; an interrupted upgrade goes on at
+ * the next open, nothing reads those keys), then rebuilds the superblock counts and sets the
+ * marker. Returns whether anything was done.
+ */
+export function upgradeCounts(counts: Database, list: readonly CountedRange[], writeSync: (fn: () => void) => void): boolean {
+  if (counts.get(LAYOUT_KEY) === COUNTS_LAYOUT) return false;
+  for (const name of RETIRED_RANGES) {
+    for (const kind of ["T", "B", "S"]) {
+      // "\u0001" bounds the range's name: ["B", "ac", …] but not ["B", "acx", …].
+      const bounds = { start: [kind, name], end: [kind, name + "\u0001"] };
+      for (;;) {
+        const batch = [...counts.getKeys({ ...bounds, limit: RETIRED_BATCH })];
+        if (batch.length === 0) break;
+        writeSync(() => batch.forEach((k) => counts.remove(k)));
+      }
+    }
+  }
+  writeSync(() => buildSuperblockCounts(counts, list));
+  return true;
+}
+
+const RETIRED_BATCH = 50_000;
+
+/**
+ * Makes the superblock counts complete: on a store whose layout marker is not the current one
+ * (written before superblocks existed, or new), recomputes every ["S", …] key of the ranges that
+ * keep them from their block counts, then sets the marker. Cost ∝ the block counts of those ranges
+ * (about 100k keys for 1M customers in 100 segments and 10M activities). Call inside a write
+ * transaction.
  */
 export function buildSuperblockCounts(counts: Database, list: readonly CountedRange[]): boolean {
   if (counts.get(LAYOUT_KEY) === COUNTS_LAYOUT) return false;

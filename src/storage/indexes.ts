@@ -58,14 +58,13 @@ export function syncIndexes<R>(
 }
 
 /**
- * Block sizes of the counted ranges. Ids are blocked by 1024; dates (unix seconds) by day. All but
- * the per-customer activities (a few blocks per customer) also keep superblock counts.
+ * Block sizes of the counted ranges. Ids are blocked by 1024; dates (unix seconds) by day. All keep
+ * superblock counts.
  */
 export const ranges = {
   customers: fixedBlocks("c", 0, 1024, true),
   customerSegs: fixedBlocks("cs", 1, 1024, true),
   activityDate: fixedBlocks("ad", 0, 86_400, true),
   activityType: fixedBlocks("at", 1, 86_400, true),
-  activityCust: fixedBlocks("ac", 1, 86_400),
   deletions: fixedBlocks("d", 1, 86_400, true),
 } as const;

@@ -1,7 +1,7 @@
 import { open, type Database, type RootDatabase, type Key, type Transaction } from "lmdb";
 import { mkdirSync, statfsSync } from "node:fs";
 import { StoreError } from "./errors.ts";
-import { buildSuperblockCounts } from "./counts.ts";
+import { upgradeCounts } from "./counts.ts";
 import { ranges } from "./indexes.ts";
 
 /** Bumped whenever the on-disk layout changes incompatibly. */
@@ -41,7 +41,8 @@ export interface StoreOptions {
  *   activities      id -> item JSON (no _links)
  *   activityDate    [activityDate, id] -> null               counted
  *   activityType    [type, activityDate, id] -> modificationDate       counted per type
- *   activityCust    [customerId, activityDate, id] -> modificationDate counted per customer
+ *   activityCust    [customerId, activityDate, id] -> modificationDate (not counted: a customer's
+ *                   keys are few and counted natively; see RETIRED_RANGES in counts.ts)
  *   activityMod     [modificationDate, id] -> activityDate
  *   deletions       [entityType, deletedAt, id] -> { type }  append-only, counted per entity type
  *   users, apiKeys, sessions: see auth storage
@@ -137,8 +138,8 @@ export function openStore(options: StoreOptions): Store {
   };
 
   if (!options.readOnly) checkSchemaVersion(env, dbs.meta);
-  // Superblock counts (counts.ts) on a store written before they existed: built once, in one write.
-  if (!options.readOnly) env.transactionSync(() => buildSuperblockCounts(dbs.counts, Object.values(ranges)));
+  // Counts of a store written by an earlier version (counts.ts): brought to the current layout once.
+  if (!options.readOnly) upgradeCounts(dbs.counts, Object.values(ranges), (fn) => env.transactionSync(fn));
 
   let commitFailed = false;
   let syncWroteThisTurn = false;

@@ -1,7 +1,7 @@
 import type { Database, Key } from "lmdb";
 import { ENTITY_TYPES, SCHEMA_VERSION, type Dbs, type EntityType, type ReadTxn, type Store } from "./store.ts";
 import { ranges, type IndexSpec } from "./indexes.ts";
-import { COUNTS_LAYOUT, SUPER_BLOCK, split, type CountedRange } from "./counts.ts";
+import { COUNTS_LAYOUT, RETIRED_RANGES, SUPERBLOCKS_LAYOUT, SUPER_BLOCK, split, type CountedRange } from "./counts.ts";
 import { customerIndexes, type Customer } from "./customers.ts";
 import { groupIndexes, segmentIndexes, type Segment, type SegmentGroup } from "./segments.ts";
 import { activityIndexes, type Activity } from "./activities.ts";
@@ -226,9 +226,13 @@ function checkCounts(dbs: Dbs, txn: ReadTxn, report: (line: string) => void): nu
   const truth = new Map<string, number>();
   const bump = (k: unknown[]) => truth.set(keyText(k), (truth.get(keyText(k)) ?? 0) + 1);
   const known = new Set<string>();
-  // Superblock counts are expected once built (the layout marker); a store written before them,
-  // opened read-only, has none yet: they are built at its next read-write open.
-  const superblocks = dbs.counts.get(["V", "layout"], txn as never) === COUNTS_LAYOUT;
+  // A store written by an earlier version and opened read-only has the counts of its layout
+  // (counts.ts): superblock counts from layout 2 on, counts of retired ranges before layout 3.
+  // Its next read-write open brings them to the current layout.
+  const marker = dbs.counts.get(["V", "layout"], txn as never);
+  const layout = typeof marker === "number" && marker <= COUNTS_LAYOUT ? marker : 0;
+  const superblocks = layout >= SUPERBLOCKS_LAYOUT;
+  const retired = new Set(layout < COUNTS_LAYOUT ? RETIRED_RANGES : []);
   for (const [dbName, range] of Object.entries(ranges) as [keyof Dbs, CountedRange][]) {
     known.add(range.name);
     const db = dbs[dbName] as Database<unknown, Key> | undefined;
@@ -249,9 +253,10 @@ function checkCounts(dbs: Dbs, txn: ReadTxn, report: (line: string) => void): nu
     const k = key as unknown[];
     const text = keyText(k);
     if (Array.isArray(k) && k[0] === "V" && k[1] === "layout") {
-      if (value !== COUNTS_LAYOUT) report(`counts ${text}: holds ${keyText(value)}, expected layout ${COUNTS_LAYOUT}`);
+      if (value !== layout) report(`counts ${text}: holds ${keyText(value)}, expected a layout up to ${COUNTS_LAYOUT}`);
       continue;
     }
+    if (Array.isArray(k) && retired.has(k[1] as string)) continue;
     if (!Array.isArray(k) || (k[0] !== "T" && k[0] !== "B" && k[0] !== "S") || !known.has(k[1] as string)) {
       report(`counts ${text}: not a key of any counted range`);
       continue;
