@@ -3,6 +3,8 @@
  * Secrets never reach a line: callers log what they choose, and `redactUrl` strips credentials
  * from URLs before they are logged.
  */
+import { writeSync } from "node:fs";
+
 export type Level = "debug" | "info" | "warn" | "error";
 /** auto: pretty when the output is a terminal, JSON otherwise. */
 export type LogFormat = "auto" | "json" | "pretty";
@@ -28,7 +30,7 @@ export interface LoggerOptions {
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const min = RANK[opts.level ?? "info"];
-  const write = opts.write ?? ((line: string) => process.stdout.write(line + "\n"));
+  const write = opts.write ?? stdoutPerTurn();
   const terminal = !opts.write && process.stdout.isTTY === true;
   const format = opts.format ?? "auto";
   const pretty = format === "pretty" || (format === "auto" && terminal);
@@ -49,6 +51,49 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     error: (m, f) => log("error", m, f),
   };
 }
+
+/**
+ * Lines for stdout, written once per event-loop turn instead of once per line: under load one
+ * write(2) carries the lines of every request answered in that turn (a write per line was ~1 µs
+ * of each ~14 µs GET). A line reaches stdout at most one turn after it was logged; exit flushes.
+ *
+ * Writes are synchronous. Bun makes stdout non-blocking and its process.stdout.write drops what a
+ * pipe has not taken when the process exits (with a reader 1 s late, 2,769 of 100,000 lines
+ * arrived), so a full pipe (EAGAIN) is waited out here, 1 ms at a time: a slow reader slows the
+ * logging, as with any synchronous logger, and no line is lost, at shutdown either. A reader that
+ * is gone (EPIPE) gets nothing more.
+ */
+function stdoutPerTurn(): (line: string) => void {
+  let pending = "";
+  const flush = () => {
+    if (pending === "") return;
+    const out = Buffer.from(pending);
+    pending = "";
+    writeAll(1, out);
+  };
+  process.on("exit", flush);
+  return (line) => {
+    if (pending === "") setImmediate(flush);
+    pending += line + "\n";
+    if (pending.length >= FLUSH_BYTES) flush();
+  };
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+function writeAll(fd: number, out: Buffer): void {
+  let done = 0;
+  while (done < out.length) {
+    try {
+      done += writeSync(fd, out, done);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EAGAIN") return;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
+const FLUSH_BYTES = 64 * 1024;
 
 let lastMs = -1;
 let lastIso = "";

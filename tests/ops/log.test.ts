@@ -53,3 +53,35 @@ describe("logger", () => {
     expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN  disk almost full {2}free="1 GiB"$/);
   });
 });
+
+describe("logger on stdout", () => {
+  // A child process logs with the default writer (lines gathered per event-loop turn) and exits
+  // right away, through a pipe whose reader starts late: every line must arrive, whole and in order.
+  const script = (lines: number, end: string) => `
+    const { createLogger } = await import(${JSON.stringify(new URL("../../src/log.ts", import.meta.url).pathname)});
+    const log = createLogger({ format: "json" });
+    for (let i = 0; i < ${lines}; i++) log.info("line", { i, pad: "x".repeat(40) });
+    ${end}
+  `;
+  for (const [name, end] of [
+    ["process.exit right after logging", "process.exit(0);"],
+    ["a normal end of the program", ""],
+    ["lines logged across turns", "await new Promise((r) => setTimeout(r, 5)); log.info('line', { i: -1 });"],
+  ] as const) {
+    test(`no line is lost with a slow reader: ${name}`, async () => {
+      const n = 30_000; // ~3 MB: far more than a pipe holds
+      // The reader (cat) starts a second late: the pipe fills and the child must wait for it.
+      const child = Bun.spawn(["sh", "-c", '"$BUN" -e "$SCRIPT" | (sleep 1; cat)'], {
+        env: { ...process.env, BUN: process.execPath, SCRIPT: script(n, end) },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const text = await new Response(child.stdout).text();
+      expect(await child.exited).toBe(0);
+      const got = text.trimEnd().split("\n").map((l) => JSON.parse(l).i as number);
+      const want = Array.from({ length: n }, (_, i) => i);
+      expect(got.slice(0, n)).toEqual(want);
+      expect(got.length).toBe(end.includes("-1") ? n + 1 : n);
+    });
+  }
+});
