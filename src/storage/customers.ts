@@ -190,6 +190,13 @@ export function queryCustomerIds(store: Store, q: CustomerQuery, page: Page, txn
   const segs = q.segments ? [...new Set(q.segments)] : [];
   if (q.modifiedSince === undefined && segs.length === 0) {
     const total = countOf(store.dbs.counts, ranges.customers, [], txn);
+    // Ids are positive and never above the id counter: when there are as many customers as ids
+    // were handed out, the customers are exactly 1..total and the k-th one is k + 1.
+    if (total === store.lastId("customers", txn)) {
+      const ids: number[] = [];
+      for (let id = page.offset + 1; id <= Math.min(total, page.offset + page.limit); id++) ids.push(id);
+      return { total, ids };
+    }
     return { total, ids: pageOfRange(store, [], page, txn, (start, skip, limit) =>
       store.dbs.customers.getKeys({ start, offset: skip, limit, ...txn } as never) as Iterable<number>) };
   }

@@ -90,6 +90,8 @@ export interface Store {
   nextId(entity: EntityType | "users" | "apiKeys"): number;
   /** Moves an id counter forward so that later ids are above `id` (imports keep their ids). */
   reserveId(entity: EntityType | "users" | "apiKeys", id: number): void;
+  /** The last id handed out (or reserved) for an entity type; every stored id is at or below it. */
+  lastId(entity: EntityType, txn?: ReadTxn): number;
   close(): Promise<void>;
 }
 
@@ -187,6 +189,9 @@ export function openStore(options: StoreOptions): Store {
       const id = ((dbs.meta.get(key) as number | undefined) ?? 0) + 1;
       dbs.meta.put(key, id);
       return id;
+    },
+    lastId(entity, txn) {
+      return (dbs.meta.get(["nextId", entity], txn as never) as number | undefined) ?? 0;
     },
     reserveId(entity, id) {
       const key = ["nextId", entity];
