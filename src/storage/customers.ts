@@ -54,11 +54,14 @@ function assemble(
 const md5 = (s: string) => new Bun.CryptoHasher("md5").update(s).digest("hex");
 const normaliseSegments = (ids: readonly number[]) => (ids.length < 2 ? [...ids] : [...new Set(ids)].sort((a, b) => a - b));
 
-function put(store: Store, before: Customer | undefined, after: Customer): void {
-  store.dbs.customers.put(after.id, JSON.stringify(after));
+/** Writes the record and its index entries; returns the stored item JSON. */
+function put(store: Store, before: Customer | undefined, after: Customer): string {
+  const json = JSON.stringify(after);
+  store.dbs.customers.put(after.id, json);
   // The customers DB itself is the id-ordered list; it is counted like an index keyed by id.
   if (!before) adjustCount(store.dbs.counts, ranges.customers, after.id, 1);
   syncIndexes(store.dbs.counts, customerIndexes(store), before, after);
+  return json;
 }
 
 /** Throws unless every id names an existing segment. Call inside a write. */
@@ -86,16 +89,23 @@ export interface CustomerInput {
   fieldOrder?: readonly string[];
 }
 
-export function createCustomer(store: Store, input: CustomerInput, now: number): Promise<Customer> {
-  return store.write(() => insertCustomer(store, store.nextId("customers"), input, now, now));
+/** Creates a customer; resolves to its id and the stored item JSON (no `_links`). */
+export function createCustomer(store: Store, input: CustomerInput, now: number): Promise<{ id: number; json: string }> {
+  return store.write(() => {
+    const id = store.nextId("customers");
+    return { id, json: insert(store, id, input, now, now).json };
+  });
 }
 
 /** Inserts a customer with a given id (for imports). Call inside a write. */
 export function insertCustomer(store: Store, id: number, input: CustomerInput, created: number, modified: number): Customer {
+  return insert(store, id, input, created, modified).customer;
+}
+
+function insert(store: Store, id: number, input: CustomerInput, created: number, modified: number): { customer: Customer; json: string } {
   if (input.segments?.length) assertSegmentsExist(store, input.segments);
-  const c = assemble(id, input.fields, input.segments ?? [], created, modified, input.fieldOrder);
-  put(store, undefined, c);
-  return c;
+  const customer = assemble(id, input.fields, input.segments ?? [], created, modified, input.fieldOrder);
+  return { customer, json: put(store, undefined, customer) };
 }
 
 export interface CustomerPatch {
@@ -106,7 +116,8 @@ export interface CustomerPatch {
   fieldOrder?: readonly string[];
 }
 
-export function updateCustomer(store: Store, id: number, patch: CustomerPatch, now: number): Promise<Customer> {
+/** Updates a customer; resolves to its id and the stored item JSON (no `_links`). */
+export function updateCustomer(store: Store, id: number, patch: CustomerPatch, now: number): Promise<{ id: number; json: string }> {
   return store.write(() => {
     const before = getCustomer(store, id);
     if (!before) throw customerNotFound(id);
@@ -115,8 +126,7 @@ export function updateCustomer(store: Store, id: number, patch: CustomerPatch, n
     for (const [k, v] of Object.entries(patch.fields)) fields[k] = v;
     const segments = patch.segments === undefined ? before.segments : (patch.segments ?? []);
     const after = assemble(id, fields, segments, before.creationDate, now, patch.fieldOrder);
-    put(store, before, after);
-    return after;
+    return { id, json: put(store, before, after) };
   });
 }
 

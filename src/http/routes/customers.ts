@@ -34,6 +34,10 @@ export function customerRoutes(ctx: RouteContext) {
     return withLinks(base, "customers", id);
   };
 
+  /** The answer to a create or update: the item just written, or read again to embed activities. */
+  const written = (c: { id: number; json: string }, withActivities: boolean, timestamp: number) =>
+    withActivities ? readOne(c.id, true, timestamp) : singleEnvelope(timestamp, render(c.id, c.json, false));
+
   const readOne = (id: number, withActivities: boolean, timestamp: number) =>
     store.read((txn) => {
       const item = getCustomerJson(store, id, txn);
@@ -53,7 +57,7 @@ export function customerRoutes(ctx: RouteContext) {
     checkSegmentCount(body);
     const { fields, segments } = customerInput(schema, body, "create");
     const c = await ctx.write((now) => createCustomer(store, { fields, segments: segments ?? [], fieldOrder: schema.fieldOrder }, now));
-    return json(readOne(c.id, truthy(query.includeActivities), timestamp), 201);
+    return json(written(c, truthy(query.includeActivities), timestamp), 201);
   };
 
   const update = async ({ body, params, query }: { body: Record<string, unknown>; params: { id: string }; query: { includeActivities?: string } }) => {
@@ -62,7 +66,7 @@ export function customerRoutes(ctx: RouteContext) {
     checkSegmentCount(body);
     const patch = customerInput(schema, body, "update");
     const c = await ctx.write((now) => updateCustomer(store, id, patch, now));
-    return json(readOne(c.id, truthy(query.includeActivities), timestamp));
+    return json(written(c, truthy(query.includeActivities), timestamp));
   };
 
   const bodyHooks = {
