@@ -66,33 +66,27 @@ export class ListBody {
     this.room(s.length * 3);
     this.len += this.buf.write(s, this.len);
   }
-  private bytes(b: Uint8Array, end = b.length): void {
-    this.room(end);
-    (b as Buffer).copy(this.buf, this.len, 0, end);
-    this.len += end;
-  }
   /** Appends a stored item (UTF-8 JSON object, no `_links`) with its link; `stored` is copied at once. */
   item(stored: Uint8Array, resource: Resource, id: number): void {
-    if (this.items++ > 0) this.bytes(COMMA);
+    // Two calls per item (the stored bytes, then the link as one latin1 string): each Buffer call
+    // costs ~60 ns, a fifth of an item's whole cost.
+    this.room(stored.length + 160);
+    if (this.items++ > 0) this.buf[this.len++] = COMMA;
     if (stored.length > 2) {
-      this.bytes(stored, stored.length - 1); // all but the closing brace
-      this.bytes(COMMA);
+      this.len += (stored as Buffer).copy(this.buf, this.len, 0, stored.length - 1); // all but the closing brace
+      this.len += this.buf.write(`,${linksJson(resource, id)}}`, this.len, "latin1");
     } else {
-      this.bytes(OPEN_BRACE);
+      this.len += this.buf.write(`{${linksJson(resource, id)}}`, this.len, "latin1");
     }
-    const link = LINK_BYTES[resource];
-    this.bytes(link.head);
-    this.room(16);
-    this.len += this.buf.write(String(id), this.len, "latin1");
-    this.bytes(link.tail);
   }
   /** Appends an item given as JSON text (already complete, links included). */
   itemText(json: string): void {
-    if (this.items++ > 0) this.bytes(COMMA);
+    this.room(1);
+    if (this.items++ > 0) this.buf[this.len++] = COMMA;
     this.text(json);
   }
   response(): Response {
-    this.bytes(CLOSE_LIST);
+    this.text("]}");
     const res = new Response(this.buf.subarray(0, this.len), { headers: { "content-type": JSON_TYPE } });
     // The largest buffer is the one kept, so pages bigger than the first one do not regrow it.
     if (this.owned) ListBody.scratch = this.buf;
@@ -100,16 +94,7 @@ export class ListBody {
   }
 }
 
-const COMMA = Buffer.from(",");
-const OPEN_BRACE = Buffer.from("{");
-const CLOSE_LIST = Buffer.from("]}");
-/** linksJson(resource, id) + "}" around the id, as bytes. */
-const LINK_BYTES = Object.fromEntries(
-  (["customers", "activities", "segments", "segment-groups"] as const).map((r) => {
-    const [head, tail] = `${linksJson(r, 0)}}`.split(`/${r}/0"`) as [string, string];
-    return [r, { head: Buffer.from(`${head}/${r}/`), tail: Buffer.from(`"${tail}`) }];
-  }),
-) as Record<Resource, { head: Buffer; tail: Buffer }>;
+const COMMA = 0x2c;
 
 export const flatEnvelope = (itemJson: string, resource: Resource, id: number) =>
   appendMembers(itemJson, `${linksJson(resource, id)},"success":true`);
