@@ -22,7 +22,14 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const release = holdDataDir(config.dataDir);
   let store: Store | undefined;
   try {
-    store = openStore({ path: config.dataDir, durability: config.durability });
+    store = openStore({
+      path: config.dataDir,
+      durability: config.durability,
+      onUpgrade: ({ phase, what, ms }) =>
+        phase === "start"
+          ? log.info(`upgrading the store's ${what} (once; large stores take a while)`, { dataDir: config.dataDir })
+          : log.info(`upgraded the store's ${what}`, { ms }),
+    });
     const customerSchema = buildCustomerSchema(loadFieldConfig(config.fieldsFile.path, config.fieldsFile.mustExist));
     checkStoredCustomers(store, customerSchema);
     const auth: Authenticator = await createAuthenticator({ store, log, bootstrapApiKey: config.bootstrapApiKey, ...config.auth });

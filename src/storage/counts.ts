@@ -130,6 +130,11 @@ export function locate(
   return undefined;
 }
 
+/** Whether the counts follow COUNTS_LAYOUT (otherwise upgradeCounts has work to do). */
+export function countsUpToDate(counts: Database): boolean {
+  return counts.get(LAYOUT_KEY) === COUNTS_LAYOUT;
+}
+
 /**
  * Brings the counts of a store written by an earlier version to COUNTS_LAYOUT, at a read-write
  * open: removes the counts of retired ranges (in transactions of RETIRED_BATCH keys, so that a
@@ -138,7 +143,7 @@ export function locate(
  * marker. Returns whether anything was done.
  */
 export function upgradeCounts(counts: Database, list: readonly CountedRange[], writeSync: (fn: () => void) => void): boolean {
-  if (counts.get(LAYOUT_KEY) === COUNTS_LAYOUT) return false;
+  if (countsUpToDate(counts)) return false;
   for (const name of RETIRED_RANGES) {
     for (const kind of ["T", "B", "S"]) {
       // "\u0001" bounds the range's name: ["B", "ac", …] but not ["B", "acx", …].

@@ -1,7 +1,7 @@
 import { open, type Database, type RootDatabase, type Key, type Transaction } from "lmdb";
 import { mkdirSync, statfsSync } from "node:fs";
 import { StoreError } from "./errors.ts";
-import { upgradeCounts } from "./counts.ts";
+import { countsUpToDate, upgradeCounts } from "./counts.ts";
 import { ranges } from "./indexes.ts";
 
 /** Bumped whenever the on-disk layout changes incompatibly. */
@@ -22,6 +22,11 @@ export interface StoreOptions {
   readOnly?: boolean;
   /** Initial size of the memory map in bytes. Not a cap: lmdb-js grows the map whenever it fills. */
   mapSize?: number;
+  /**
+   * Told when opening brings the store's layout up to date (once per store, after an upgrade of
+   * cmfd; seconds on large stores), so that a slow start can be explained.
+   */
+  onUpgrade?: (event: { phase: "start" | "done"; what: string; ms?: number }) => void;
 }
 
 /**
@@ -141,7 +146,15 @@ export function openStore(options: StoreOptions): Store {
 
   if (!options.readOnly) checkSchemaVersion(env, dbs.meta);
   // Counts of a store written by an earlier version (counts.ts): brought to the current layout once.
-  if (!options.readOnly) upgradeCounts(dbs.counts, Object.values(ranges), (fn) => env.transactionSync(fn));
+  if (!options.readOnly && !countsUpToDate(dbs.counts)) {
+    // A new store only gets its layout marker; one with counts is upgraded, and that is told.
+    const tell = [...dbs.counts.getKeys({ limit: 1 })].length > 0 ? options.onUpgrade : undefined;
+    const what = "counts layout";
+    const started = performance.now();
+    tell?.({ phase: "start", what });
+    upgradeCounts(dbs.counts, Object.values(ranges), (fn) => env.transactionSync(fn));
+    tell?.({ phase: "done", what, ms: Math.round(performance.now() - started) });
+  }
 
   let commitFailed = false;
   let syncWroteThisTurn = false;

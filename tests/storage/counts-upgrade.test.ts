@@ -60,16 +60,32 @@ describe("counts layout upgrade", () => {
     expect(retiredKeys(readOnly).length).toBeGreaterThan(60_000);
     await readOnly.close();
 
-    store = openStore({ path: dir.path, durability: "nosync" });
-    cleanups.push(() => store.close());
+    const events: string[] = [];
+    store = openStore({ path: dir.path, durability: "nosync", onUpgrade: (e) => events.push(`${e.phase} ${e.what}`) });
+    expect(events).toEqual(["start counts layout", "done counts layout"]);
     expect(store.dbs.counts.get(["V", "layout"])).toBe(COUNTS_LAYOUT);
     expect(retiredKeys(store)).toEqual([]);
     expect(verifyStore(store).violations).toEqual([]);
     expect(answers()).toEqual(before);
     expect(before[1]![0]!.total).toBeGreaterThan(0);
+    // Once upgraded, later opens have nothing to do.
+    await store.close();
+    store = openStore({ path: dir.path, durability: "nosync", onUpgrade: (e) => events.push(`${e.phase} ${e.what}`) });
+    cleanups.push(() => store.close());
+    expect(events.length).toBe(2);
 
     // Once upgraded, a stray count of the retired range is reported.
     await store.write(() => store.dbs.counts.put(["T", "ac", 3], 5));
     expect(verifyStore(store).violations.some((v) => v.includes('"ac"'))).toBe(true);
+  });
+
+  test("a new store gets the current layout without being told of an upgrade", async () => {
+    const dir = tempDir("cmfd-counts-new");
+    cleanups.push(dir.cleanup);
+    const events: unknown[] = [];
+    const store = openStore({ path: dir.path, durability: "nosync", onUpgrade: (e) => events.push(e) });
+    cleanups.push(() => store.close());
+    expect(events).toEqual([]);
+    expect(store.dbs.counts.get(["V", "layout"])).toBe(COUNTS_LAYOUT);
   });
 });
