@@ -66,7 +66,9 @@ function put(store: Store, before: Customer | undefined, after: Customer): strin
 
 /** Throws unless every id names an existing segment. Call inside a write. */
 export function assertSegmentsExist(store: Store, ids: readonly number[]): void {
-  const missing = [...new Set(ids)].filter((id) => store.dbs.segments.get(id) === undefined);
+  // Only whether each exists: the stored segments are not decoded.
+  const segments = store.dbs.segments as unknown as FastBinary;
+  const missing = [...new Set(ids)].filter((id) => segments.getBinaryFast(id) === undefined);
   if (missing.length) {
     throw invalid(`segment${missing.length > 1 ? "s" : ""} not found: ${missing.join(", ")}`);
   }
