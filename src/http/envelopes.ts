@@ -79,6 +79,26 @@ export class ListBody {
       this.len += this.buf.write(`{${linksJson(resource, id)}}`, this.len, "latin1");
     }
   }
+  /**
+   * Appends a stored item with one more member, an array whose elements are each a text head and
+   * stored bytes (`parts` is read lazily, after `stored` is copied), and its link.
+   */
+  itemWithArray(stored: Uint8Array, name: string, parts: Iterable<{ head: string; rest: Uint8Array }>, resource: Resource, id: number): void {
+    this.room(stored.length + name.length + 8);
+    if (this.items++ > 0) this.buf[this.len++] = COMMA;
+    if (stored.length > 2) this.len += (stored as Buffer).copy(this.buf, this.len, 0, stored.length - 1);
+    this.text(`${stored.length > 2 ? "," : "{"}${JSON.stringify(name)}:[`);
+    let first = true;
+    for (const part of parts) {
+      this.room(part.rest.length + 1);
+      if (!first) this.buf[this.len++] = COMMA;
+      first = false;
+      this.text(part.head);
+      this.room(part.rest.length);
+      this.len += (part.rest as Buffer).copy(this.buf, this.len);
+    }
+    this.text(`],${linksJson(resource, id)}}`);
+  }
   /** Appends an item given as JSON text (already complete, links included). */
   itemText(json: string): void {
     this.room(1);

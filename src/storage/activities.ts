@@ -222,17 +222,44 @@ export function deleteActivitiesOfCustomer(store: Store, customerId: number, now
   for (const id of ids) removeActivity(store, getActivity(store, id)!, now);
 }
 
-/** `{"id":1,"customerId":2,` — the stored JSON always starts like this (fixed key order, integers). */
-const ID_AND_CUSTOMER = /^\{"id":\d+,"customerId":\d+,/;
+/** An activity in the embedded format: `head` + `rest` is the item without its customerId. */
+export interface EmbeddedActivity {
+  /** `{"id":N,` */
+  head: string;
+  /** The stored item after `{"id":N,"customerId":C,`: lmdb's shared read buffer, use it before the next read. */
+  rest: Uint8Array;
+}
 
-/** The customer's activities in the embedded format (JSON strings), ordered by activityDate, id. */
-export function embeddedActivitiesJson(store: Store, customerId: number, txn?: ReadTxn): string[] {
-  const out: string[] = [];
+const textDecoder = new TextDecoder();
+
+/**
+ * The customer's activities in the embedded format (without `customerId`), ordered by
+ * activityDate, id, straight from the stored bytes: a stored activity always starts with
+ * `{"id":N,"customerId":C,` (fixed key order, integers; `assemble`), so that member is cut out by
+ * its length. Taken lazily: each `rest` is valid until the next one is read.
+ */
+export function* embeddedActivities(store: Store, customerId: number, txn?: ReadTxn): Generator<EmbeddedActivity> {
+  const member = `"customerId":${customerId},`;
   for (const key of store.dbs.activityCust.getKeys({ ...customerKeys(customerId), ...txn } as never)) {
     const id = (key as number[])[2]!;
-    const json = getActivityJson(store, id, txn)!;
-    out.push(json.replace(ID_AND_CUSTOMER, `{"id":${id},`));
+    const stored = activityBytes(store, id, txn)!;
+    const head = `{"id":${id},`;
+    // Its `length` is lmdb-js's own property on a shared buffer: subarray needs the end explicitly.
+    const rest = stored.subarray(head.length + member.length, stored.length);
+    if (stored[head.length] !== QUOTE || stored[head.length + member.length - 1] !== COMMA_BYTE) {
+      throw new Error(`activity ${id}: stored item does not start with {"id":…,"customerId":…,`);
+    }
+    yield { head, rest };
   }
+}
+
+const QUOTE = 0x22;
+const COMMA_BYTE = 0x2c;
+
+/** The customer's activities in the embedded format, as JSON strings (see embeddedActivities). */
+export function embeddedActivitiesJson(store: Store, customerId: number, txn?: ReadTxn): string[] {
+  const out: string[] = [];
+  for (const a of embeddedActivities(store, customerId, txn)) out.push(a.head + textDecoder.decode(a.rest));
   return out;
 }
 

@@ -364,6 +364,33 @@ describe("list (contract §3 list parameters, §1.2 paging)", () => {
     expect((await t.api("POST", "/customers?includeActivities=1", {})).json.data.activities).toEqual([]);
   });
 
+  test("includeActivities: list items are exactly the single GET's items, activity by activity, bytes included", async () => {
+    const t = setup();
+    for (const name of ["Ann", "Bea", "Çelik ✓", "Dan"]) await t.api("POST", "/customers", { firstname: name });
+    const customerIds = [1, 2, 3, 4, 2, 3, 3, 1];
+    for (const [i, customerId] of customerIds.entries()) {
+      await t.api("POST", "/activities", {
+        customerId,
+        type: `type ${i} ✓`,
+        activityDate: T0 + (i % 3) * 100,
+        attributes: { i, nested: { ü: [1, "two", null] }, big: 12345678901234 },
+        ...(i % 2 ? { a_id: `ext-${i}` } : {}),
+      });
+    }
+    await t.api("DELETE", "/activities/5"); // a hole in the activity ids
+    const list = await t.api("GET", "/customers?includeActivities=true&pageSize=3&page=1");
+    const rest = await t.api("GET", "/customers?includeActivities=true&pageSize=3&page=2");
+    const items = [...list.json.data, ...rest.json.data];
+    expect(items.map((c: { id: number }) => c.id)).toEqual([1, 2, 3, 4]);
+    for (const item of items) {
+      const single = (await t.api("GET", `/customers/${item.id}?includeActivities=true`)).json.data;
+      expect(item).toEqual(single);
+      const own = (await t.api("GET", `/activities?customerId=${item.id}`)).json.data;
+      expect(item.activities).toEqual(own.map(({ customerId: _c, _links: _l, ...a }: Record<string, unknown>) => a));
+    }
+    expect(items.flatMap((c: { activities: unknown[] }) => c.activities)).toHaveLength(customerIds.length - 1);
+  });
+
   test("the envelope timestamp is taken before the read, so passing it back misses nothing", async () => {
     const t = setup();
     await t.api("POST", "/customers", {});

@@ -16,7 +16,7 @@ import {
   updateCustomer,
   type CustomerPatch,
 } from "../../storage/customers.ts";
-import { embeddedActivitiesJson } from "../../storage/activities.ts";
+import { embeddedActivities, embeddedActivitiesJson } from "../../storage/activities.ts";
 import { badRequest } from "../errors.ts";
 
 const truthy = (v: string | undefined) => v !== undefined && /^(true|1)$/i.test(v);
@@ -91,8 +91,9 @@ export function customerRoutes(ctx: RouteContext) {
           const { total, ids } = queryCustomerIds(store, { segments, modifiedSince: since }, { offset: p.offset, limit: p.pageSize }, txn);
           const body = new ListBody(listHead({ ...p, total, timestamp }), ids.length * 600);
           for (const id of ids) {
-            if (withActivities) body.itemText(render(id, getCustomerJson(store, id, txn)!, true, txn));
-            else body.item(customerBytes(store, id, txn)!, "customers", id);
+            const stored = customerBytes(store, id, txn)!;
+            if (withActivities) body.itemWithArray(stored, "activities", embeddedActivities(store, id, txn), "customers", id);
+            else body.item(stored, "customers", id);
           }
           return body.response();
         });
