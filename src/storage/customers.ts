@@ -202,11 +202,10 @@ export function queryCustomerIds(store: Store, q: CustomerQuery, page: Page, txn
   const segs = q.segments ? [...new Set(q.segments)] : [];
   if (q.modifiedSince === undefined && segs.length === 0) {
     const total = countOf(store.dbs.counts, ranges.customers, [], txn);
-    // Ids are positive and never above the id counter: when there are as many customers as ids
-    // were handed out, the customers are exactly 1..total and the k-th one is k + 1.
-    if (total === store.lastId("customers", txn)) {
+    const dense = denseIds(store, total, page, txn);
+    if (dense) {
       const ids: number[] = [];
-      for (let id = page.offset + 1; id <= Math.min(total, page.offset + page.limit); id++) ids.push(id);
+      for (let id = dense.first; id <= dense.last; id++) ids.push(id);
       return { total, ids };
     }
     return { total, ids: pageOfRange(store, [], page, txn, (start, skip, limit) =>
@@ -233,6 +232,34 @@ export function queryCustomerIds(store: Store, q: CustomerQuery, page: Page, txn
   }
   if (candidates.drivenBy === "mod") matches.sort((a, b) => a - b);
   return { total: matches.length, ids: matches.slice(page.offset, page.offset + page.limit) };
+}
+
+/**
+ * Ids are positive and never above the id counter: when there are as many customers as ids were
+ * handed out, the customers are exactly 1..total and the k-th one is k + 1. The ids of the page
+ * then, or undefined.
+ */
+function denseIds(store: Store, total: number, page: Page, txn: ReadTxn): { first: number; last: number } | undefined {
+  if (total !== store.lastId("customers", txn)) return undefined;
+  return { first: page.offset + 1, last: Math.min(total, page.offset + page.limit) };
+}
+
+/**
+ * One page of matching customers in id order as [id, stored bytes] pairs, and the exact number of
+ * matches. The bytes are lmdb-js's shared read buffer (`length` is the item's size): copy each
+ * before taking the next. Unfiltered pages of a dense store are read with one cursor.
+ */
+export function queryCustomerPage(store: Store, q: CustomerQuery, page: Page, txn: ReadTxn): { total: number; items: Iterable<[number, Uint8Array]> } {
+  if (q.modifiedSince === undefined && !q.segments?.length) {
+    const total = countOf(store.dbs.counts, ranges.customers, [], txn);
+    const dense = denseIds(store, total, page, txn);
+    if (dense) {
+      const rows = dense.last < dense.first ? [] : store.views.customersShared.getRange({ start: dense.first, limit: dense.last - dense.first + 1, ...txn } as never);
+      return { total, items: mapIter(rows, ({ key, value }) => [key, value] as [number, Uint8Array]) };
+    }
+  }
+  const { total, ids } = queryCustomerIds(store, q, page, txn);
+  return { total, items: mapIter(ids, (id) => [id, customerBytes(store, id, txn)!] as [number, Uint8Array]) };
 }
 
 function smallestCandidateSet(store: Store, segs: number[], since: number | undefined, txn: ReadTxn): { drivenBy: number | "mod"; ids: Iterable<number> } {

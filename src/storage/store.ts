@@ -35,7 +35,7 @@ export interface StoreOptions {
  *   meta            "schemaVersion" -> n;  ["nextId", entityType] -> last id handed out
  *                   ["lastBackup"], ["lastImport"], ["readyProbe"]: operations facts (src/ops, routes/ops.ts)
  *   counts          see counts.ts
- *   customers       id -> item JSON (no _links)
+ *   customers       id -> item JSON (no _links); also opened as views.customersShared
  *   customerSegs    [segmentId, customerId] -> null        membership, counted per segment
  *   customerMod     [modificationDate, customerId] -> null
  *   segments        id -> item JSON (no _links)
@@ -75,10 +75,21 @@ export interface Dbs {
   sessions: Database;
 }
 
+/** Second handles on some of the named DBs, reading them another way (not in Dbs: no new data). */
+export interface Views {
+  /**
+   * The customers DB, each value handed over as lmdb-js's shared read buffer (its `length` the
+   * value's size; valid until the next read): a page is read with one cursor and copied straight
+   * into the response, with nothing allocated per record.
+   */
+  customersShared: Database<Uint8Array, number>;
+}
+
 export interface Store {
   readonly path: string;
   readonly env: RootDatabase;
   readonly dbs: Dbs;
+  readonly views: Views;
   /**
    * Runs `fn` as one atomic write: everything it writes commits together, or (if it throws) nothing
    * does. Never await inside `fn`. Writes issued in the same event-loop turn share one commit.
@@ -107,6 +118,9 @@ export interface ReadTxn {
 }
 
 const MAX_DBS = 32;
+
+/** Values as lmdb-js's read buffer itself: without `needsStableBuffer`, lmdb-js passes it uncopied. */
+const SHARED_BYTES = { encode: (value: Uint8Array) => value, decode: (bytes: Uint8Array) => bytes };
 
 export function openStore(options: StoreOptions): Store {
   if (!options.readOnly) mkdirSync(options.path, { recursive: true });
@@ -158,10 +172,14 @@ export function openStore(options: StoreOptions): Store {
 
   let commitFailed = false;
   let syncWroteThisTurn = false;
+  const views: Views = {
+    customersShared: env.openDB({ name: "customers", cache: false, encoder: SHARED_BYTES } as never) as Database<any, any>,
+  };
   const store: Store = {
     path: options.path,
     env,
     dbs,
+    views,
     // lmdb-js runs the callback synchronously in some modes (noSync) and returns its value (or
     // throws) directly; `async` turns both paths into a promise. The child transaction is what rolls
     // back a callback that throws without disturbing the other callbacks batched into the commit.

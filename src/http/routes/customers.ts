@@ -13,6 +13,7 @@ import {
   customerBytes,
   getCustomerJson,
   queryCustomerIds,
+  queryCustomerPage,
   updateCustomer,
   type CustomerPatch,
 } from "../../storage/customers.ts";
@@ -87,14 +88,18 @@ export function customerRoutes(ctx: RouteContext) {
         const since = query.modificationTimestamp === undefined ? undefined : Number(query.modificationTimestamp);
         const withActivities = truthy(query.includeActivities);
         const timestamp = ctx.readTimestamp();
+        const filter = { segments, modifiedSince: since };
+        const window = { offset: p.offset, limit: p.pageSize };
         return store.read((txn) => {
-          const { total, ids } = queryCustomerIds(store, { segments, modifiedSince: since }, { offset: p.offset, limit: p.pageSize }, txn);
-          const body = new ListBody(listHead({ ...p, total, timestamp }), ids.length * 600);
-          for (const id of ids) {
-            const stored = customerBytes(store, id, txn)!;
-            if (withActivities) body.itemWithArray(stored, "activities", embeddedActivities(store, id, txn), "customers", id);
-            else body.item(stored, "customers", id);
+          if (withActivities) {
+            const { total, ids } = queryCustomerIds(store, filter, window, txn);
+            const body = new ListBody(listHead({ ...p, total, timestamp }), ids.length * 2000);
+            for (const id of ids) body.itemWithArray(customerBytes(store, id, txn)!, "activities", embeddedActivities(store, id, txn), "customers", id);
+            return body.response();
           }
+          const { total, items } = queryCustomerPage(store, filter, window, txn);
+          const body = new ListBody(listHead({ ...p, total, timestamp }), p.pageSize * 600);
+          for (const [id, stored] of items) body.item(stored, "customers", id);
           return body.response();
         });
       },
