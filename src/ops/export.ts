@@ -77,7 +77,7 @@ export function exportStore(store: Store, write: (chunk: string) => void, opts: 
 
   store.read((txn) => {
     const counters = {} as Record<EntityType, number>;
-    for (const e of ENTITY_TYPES) counters[e] = (store.dbs.meta.get(["nextId", e], txn as never) as number | undefined) ?? 0;
+    for (const e of ENTITY_TYPES) counters[e] = store.lastId(e, txn);
     const header: ExportHeader = {
       kind: EXPORT_FORMAT,
       version: EXPORT_VERSION,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Database, Key } from "lmdb";
-import type { Store, ReadTxn } from "./store.ts";
+import { storedBytes, type Store, type ReadTxn } from "./store.ts";
 import { invalid, notFound } from "./errors.ts";
 import { syncIndexes, ranges, type IndexSpec } from "./indexes.ts";
 import { countOf, locate, type CountedRange } from "./counts.ts";
@@ -131,7 +131,7 @@ export const activityNotFound = (id: number) => notFound(`Activity with ID ${id}
 
 function assertCustomer(store: Store, customerId: number): void {
   // Only whether it exists: the stored bytes are not decoded.
-  if ((store.dbs.customers as unknown as FastBinary).getBinaryFast(customerId) === undefined) throw invalid(`customer ${customerId} not found`);
+  if (storedBytes(store.dbs.customers, customerId) === undefined) throw invalid(`customer ${customerId} not found`);
 }
 
 export function getActivity(store: Store, id: number, txn?: ReadTxn): Activity | undefined {
@@ -244,7 +244,7 @@ export function* embeddedActivities(store: Store, customerId: number, txn?: Read
     const id = (key as number[])[2]!;
     const stored = activityBytes(store, id, txn)!;
     const head = `{"id":${id},`;
-    // Its `length` is lmdb-js's own property on a shared buffer: subarray needs the end explicitly.
+    // `length` is lmdb-js's own property on its shared buffer: the subarray needs the end.
     const rest = stored.subarray(head.length + member.length, stored.length);
     if (stored[head.length] !== QUOTE || stored[head.length + member.length - 1] !== COMMA_BYTE) {
       throw new Error(`activity ${id}: stored item does not start with {"id":…,"customerId":…,`);
@@ -465,13 +465,7 @@ function* customerEntries(store: Store, customerId: number, txn: ReadTxn): Gener
   }
 }
 
-/**
- * The stored item bytes (UTF-8 JSON, no `_links`), for copying into a response. The buffer is
- * lmdb's shared read buffer: copy it before the next read, never keep it.
- */
+/** The stored item bytes (UTF-8 JSON, no `_links`), for copying into a response (see storedBytes). */
 export function activityBytes(store: Store, id: number, txn?: ReadTxn): Uint8Array | undefined {
-  return (store.dbs.activities as unknown as FastBinary).getBinaryFast(id, txn);
+  return storedBytes(store.dbs.activities, id, txn);
 }
-
-/** lmdb-js takes read options here too (its typings omit them); `length` is the value's size. */
-type FastBinary = { getBinaryFast(id: number, options?: ReadTxn): Uint8Array | undefined };

@@ -99,7 +99,7 @@ export function locate(
   let before = 0;
   let from: number | undefined;
   let to: number | undefined;
-  if (range.superblocks && ((counts.get(LAYOUT_KEY, opts as never) as number | undefined) ?? 0) >= SUPERBLOCKS_LAYOUT) {
+  if (range.superblocks && countsLayout(counts, opts) >= SUPERBLOCKS_LAYOUT) {
     for (const { key, value } of counts.getRange({
       start: ["S", range.name, ...group],
       end: ["S", range.name, ...group, Infinity],
@@ -130,9 +130,15 @@ export function locate(
   return undefined;
 }
 
+/** The layout the counts follow: the marker, or 0 when there is none (or it is not a number). */
+export function countsLayout(counts: Database, opts: ReadOptions = {}): number {
+  const marker = counts.get(LAYOUT_KEY, opts as never);
+  return typeof marker === "number" ? marker : 0;
+}
+
 /** Whether the counts follow COUNTS_LAYOUT (otherwise upgradeCounts has work to do). */
 export function countsUpToDate(counts: Database): boolean {
-  return counts.get(LAYOUT_KEY) === COUNTS_LAYOUT;
+  return countsLayout(counts) === COUNTS_LAYOUT;
 }
 
 /**
@@ -169,7 +175,7 @@ const RETIRED_BATCH = 50_000;
  * transaction.
  */
 export function buildSuperblockCounts(counts: Database, list: readonly CountedRange[]): boolean {
-  if (counts.get(LAYOUT_KEY) === COUNTS_LAYOUT) return false;
+  if (countsUpToDate(counts)) return false;
   for (const key of [...counts.getKeys({ start: ["S"], end: ["T"] })]) counts.remove(key);
   for (const range of list) {
     if (!range.superblocks) continue;

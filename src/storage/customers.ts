@@ -1,4 +1,4 @@
-import type { Store, ReadTxn } from "./store.ts";
+import { storedBytes, type Store, type ReadTxn } from "./store.ts";
 import { notFound, invalid } from "./errors.ts";
 import { syncIndexes, ranges, type IndexSpec } from "./indexes.ts";
 import { adjustCount, countOf, locate } from "./counts.ts";
@@ -67,8 +67,7 @@ function put(store: Store, before: Customer | undefined, after: Customer): strin
 /** Throws unless every id names an existing segment. Call inside a write. */
 export function assertSegmentsExist(store: Store, ids: readonly number[]): void {
   // Only whether each exists: the stored segments are not decoded.
-  const segments = store.dbs.segments as unknown as FastBinary;
-  const missing = [...new Set(ids)].filter((id) => segments.getBinaryFast(id) === undefined);
+  const missing = [...new Set(ids)].filter((id) => storedBytes(store.dbs.segments, id) === undefined);
   if (missing.length) {
     throw invalid(`segment${missing.length > 1 ? "s" : ""} not found: ${missing.join(", ")}`);
   }
@@ -202,10 +201,11 @@ export function queryCustomerIds(store: Store, q: CustomerQuery, page: Page, txn
   const segs = q.segments ? [...new Set(q.segments)] : [];
   if (q.modifiedSince === undefined && segs.length === 0) {
     const total = countOf(store.dbs.counts, ranges.customers, [], txn);
-    const dense = denseIds(store, total, page, txn);
-    if (dense) {
+    // Ids are positive and never above the id counter: when there are as many customers as ids
+    // were handed out, the customers are exactly 1..total and the k-th one is k + 1.
+    if (total === store.lastId("customers", txn)) {
       const ids: number[] = [];
-      for (let id = dense.first; id <= dense.last; id++) ids.push(id);
+      for (let id = page.offset + 1; id <= Math.min(total, page.offset + page.limit); id++) ids.push(id);
       return { total, ids };
     }
     return { total, ids: pageOfRange(store, [], page, txn, (start, skip, limit) =>
@@ -235,30 +235,17 @@ export function queryCustomerIds(store: Store, q: CustomerQuery, page: Page, txn
 }
 
 /**
- * Ids are positive and never above the id counter: when there are as many customers as ids were
- * handed out, the customers are exactly 1..total and the k-th one is k + 1. The ids of the page
- * then, or undefined.
- */
-function denseIds(store: Store, total: number, page: Page, txn: ReadTxn): { first: number; last: number } | undefined {
-  if (total !== store.lastId("customers", txn)) return undefined;
-  return { first: page.offset + 1, last: Math.min(total, page.offset + page.limit) };
-}
-
-/**
  * One page of matching customers in id order as [id, stored bytes] pairs, and the exact number of
  * matches. The bytes are lmdb-js's shared read buffer (`length` is the item's size): copy each
- * before taking the next. Unfiltered pages of a dense store are read with one cursor.
+ * before taking the next. A page of consecutive ids (every unfiltered page of a store without
+ * holes) is read with one cursor: the next ids.length records from the first are exactly those.
  */
 export function queryCustomerPage(store: Store, q: CustomerQuery, page: Page, txn: ReadTxn): { total: number; items: Iterable<[number, Uint8Array]> } {
-  if (q.modifiedSince === undefined && !q.segments?.length) {
-    const total = countOf(store.dbs.counts, ranges.customers, [], txn);
-    const dense = denseIds(store, total, page, txn);
-    if (dense) {
-      const rows = dense.last < dense.first ? [] : store.views.customersShared.getRange({ start: dense.first, limit: dense.last - dense.first + 1, ...txn } as never);
-      return { total, items: mapIter(rows, ({ key, value }) => [key, value] as [number, Uint8Array]) };
-    }
-  }
   const { total, ids } = queryCustomerIds(store, q, page, txn);
+  if (ids.length > 0 && ids[ids.length - 1]! - ids[0]! === ids.length - 1) {
+    const rows = store.views.customersShared.getRange({ start: ids[0], limit: ids.length, ...txn } as never);
+    return { total, items: mapIter(rows, ({ key, value }) => [key, value] as [number, Uint8Array]) };
+  }
   return { total, items: mapIter(ids, (id) => [id, customerBytes(store, id, txn)!] as [number, Uint8Array]) };
 }
 
@@ -297,13 +284,7 @@ function pageOfRange(
   return [...scan(at.start, at.skip, page.limit)];
 }
 
-/**
- * The stored item bytes (UTF-8 JSON, no `_links`), for copying into a response. The buffer is
- * lmdb's shared read buffer: copy it before the next read, never keep it.
- */
+/** The stored item bytes (UTF-8 JSON, no `_links`), for copying into a response (see storedBytes). */
 export function customerBytes(store: Store, id: number, txn?: ReadTxn): Uint8Array | undefined {
-  return (store.dbs.customers as unknown as FastBinary).getBinaryFast(id, txn);
+  return storedBytes(store.dbs.customers, id, txn);
 }
-
-/** lmdb-js takes read options here too (its typings omit them); `length` is the value's size. */
-type FastBinary = { getBinaryFast(id: number, options?: ReadTxn): Uint8Array | undefined };

@@ -107,7 +107,7 @@ export interface Store {
   /** Moves an id counter forward so that later ids are above `id` (imports keep their ids). */
   reserveId(entity: EntityType | "users" | "apiKeys", id: number): void;
   /** The last id handed out (or reserved) for an entity type; every stored id is at or below it. */
-  lastId(entity: EntityType, txn?: ReadTxn): number;
+  lastId(entity: EntityType | "users" | "apiKeys", txn?: ReadTxn): number;
   close(): Promise<void>;
 }
 
@@ -118,6 +118,16 @@ export interface ReadTxn {
 }
 
 const MAX_DBS = 32;
+
+/**
+ * The stored bytes under a key, undecoded: lmdb-js's shared read buffer, whose `length` it sets to
+ * the value's size (pass that as the end of any subarray). Copy it before the next read; never keep
+ * it. Also the cheapest way to ask whether a key exists.
+ */
+export function storedBytes(db: Database<any, any>, key: number, txn?: ReadTxn): Uint8Array | undefined {
+  // lmdb-js takes read options here too; its typings omit getBinaryFast.
+  return (db as unknown as { getBinaryFast(key: number, options?: ReadTxn): Uint8Array | undefined }).getBinaryFast(key, txn);
+}
 
 /** Values as lmdb-js's read buffer itself: without `needsStableBuffer`, lmdb-js passes it uncopied. */
 const SHARED_BYTES = { encode: (value: Uint8Array) => value, decode: (bytes: Uint8Array) => bytes };
@@ -216,17 +226,15 @@ export function openStore(options: StoreOptions): Store {
       }
     },
     nextId(entity) {
-      const key = ["nextId", entity];
-      const id = ((dbs.meta.get(key) as number | undefined) ?? 0) + 1;
-      dbs.meta.put(key, id);
+      const id = store.lastId(entity) + 1;
+      dbs.meta.put(["nextId", entity], id);
       return id;
     },
     lastId(entity, txn) {
       return (dbs.meta.get(["nextId", entity], txn as never) as number | undefined) ?? 0;
     },
     reserveId(entity, id) {
-      const key = ["nextId", entity];
-      if (((dbs.meta.get(key) as number | undefined) ?? 0) < id) dbs.meta.put(key, id);
+      if (store.lastId(entity) < id) dbs.meta.put(["nextId", entity], id);
     },
     // lmdb-js under Bun: close() in the same tick as a transactionSync that wrote never returns
     // (e.g. a failed start right after checkSchemaVersion on a fresh dir); let the writes flush first.

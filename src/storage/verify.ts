@@ -1,7 +1,7 @@
 import type { Database, Key } from "lmdb";
 import { ENTITY_TYPES, SCHEMA_VERSION, type Dbs, type EntityType, type ReadTxn, type Store } from "./store.ts";
 import { ranges, type IndexSpec } from "./indexes.ts";
-import { COUNTS_LAYOUT, RETIRED_RANGES, SUPERBLOCKS_LAYOUT, SUPER_BLOCK, split, type CountedRange } from "./counts.ts";
+import { COUNTS_LAYOUT, RETIRED_RANGES, SUPERBLOCKS_LAYOUT, SUPER_BLOCK, countsLayout, split, type CountedRange } from "./counts.ts";
 import { customerIndexes, type Customer } from "./customers.ts";
 import { groupIndexes, segmentIndexes, type Segment, type SegmentGroup } from "./segments.ts";
 import { activityIndexes, type Activity } from "./activities.ts";
@@ -125,8 +125,8 @@ export function verifyStore(store: Store, opts: VerifyOptions = {}): VerifyRepor
     checked.deletions = checkDeletions(dbs, txn, report, seeId, exists);
     checkAuth(dbs, txn, report, seeId);
 
-    for (const entity of [...ENTITY_TYPES, "users", "apiKeys"]) {
-      const counter = (dbs.meta.get(["nextId", entity], txn as never) as number | undefined) ?? 0;
+    for (const entity of [...ENTITY_TYPES, "users", "apiKeys"] as const) {
+      const counter = store.lastId(entity, txn);
       const max = maxIds.get(entity) ?? 0;
       if (counter < max) report(`meta: id counter of ${entity} is ${counter}, below id ${max} in use or deleted`);
     }
@@ -229,8 +229,8 @@ function checkCounts(dbs: Dbs, txn: ReadTxn, report: (line: string) => void): nu
   // A store written by an earlier version and opened read-only has the counts of its layout
   // (counts.ts): superblock counts from layout 2 on, counts of retired ranges before layout 3.
   // Its next read-write open brings them to the current layout.
-  const marker = dbs.counts.get(["V", "layout"], txn as never);
-  const layout = typeof marker === "number" && marker <= COUNTS_LAYOUT ? marker : 0;
+  const marker = countsLayout(dbs.counts, txn);
+  const layout = marker <= COUNTS_LAYOUT ? marker : 0;
   const superblocks = layout >= SUPERBLOCKS_LAYOUT;
   const retired = new Set(layout < COUNTS_LAYOUT ? RETIRED_RANGES : []);
   for (const [dbName, range] of Object.entries(ranges) as [keyof Dbs, CountedRange][]) {
