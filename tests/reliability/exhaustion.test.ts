@@ -91,6 +91,18 @@ async function fill(t: TestApp, customerId: number): Promise<{ acknowledged: Map
   return { acknowledged, refused };
 }
 
+/** Opens the store read-only: verify finds nothing, `check` holds, and nothing was left unhandled. */
+async function expectReopensSound(path: string, check: (store: Store) => void): Promise<void> {
+  const reopened = openStore({ path, readOnly: true });
+  try {
+    expectSound(reopened);
+    check(reopened);
+  } finally {
+    await reopened.close();
+  }
+  expect(unhandled).toEqual([]);
+}
+
 async function seeded(disk: Disk): Promise<{ store: Store; t: TestApp; customerId: number; segmentId: number }> {
   const dataDir = join(disk.dir, "data");
   mkdirSync(dataDir);
@@ -130,15 +142,10 @@ test.skipIf(!canMount)("a full disk: 507 for writes, reads and data intact, writ
 
     // And everything acknowledged is there after a reopen.
     await store.close();
-    const reopened = openStore({ path: store.path, readOnly: true });
-    try {
-      expectSound(reopened);
+    await expectReopensSound(store.path, (reopened) => {
       expect(reopened.dbs.activities.getKeysCount()).toBe(acknowledged.size + 1);
       expect(reopened.dbs.customers.getKeysCount()).toBe(9);
-    } finally {
-      await reopened.close();
-    }
-    expect(unhandled).toEqual([]);
+    });
   } finally {
     await t.close();
     disk.release();
@@ -152,14 +159,9 @@ test.skipIf(!canMount)("closing the store while the disk is still full does not 
     const { acknowledged } = await fill(t, customerId);
     // lmdb-js leaves a failed commit's flush promise unsettled; close() used to wait for it forever.
     expect(await Promise.race([store.close().then(() => "closed"), sleep(5000).then(() => "still closing after 5 s")])).toBe("closed");
-    const reopened = openStore({ path: store.path, readOnly: true });
-    try {
-      expectSound(reopened);
+    await expectReopensSound(store.path, (reopened) => {
       expect(reopened.dbs.activities.getKeysCount()).toBe(acknowledged.size);
-    } finally {
-      await reopened.close();
-    }
-    expect(unhandled).toEqual([]);
+    });
   } finally {
     await t.close();
     disk.release();
